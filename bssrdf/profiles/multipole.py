@@ -17,13 +17,15 @@ Number of dipoles, and the modal sum
     ``n_dipoles=None`` (default) evaluates the converged series. Far from the beam the image
     sum is ill-conditioned (for r ≫ L the profile decays like e^{−κ₁r}, κ₁ = sqrt(σtr² + (π/L)²),
     much faster than each dipole, and the terms cancel: a factor ~1e6 at r = 30 mm in 3 mm of
-    marble), so for r ≥ L/2 the same boundary-value problem is summed over the slab's modes,
+    marble), so far from the beam the same boundary-value problem is summed over the slab's modes,
 
         R(r) = α'/(πL) Σ_{n≥1} k_n cos(k_n z_b0) sin(k_n ζ₀) K₀(κ_n r),
         T(r) = α'/(πL) Σ_{n≥1} (−1)^{n+1} k_n cos(k_n z_bd) sin(k_n ζ₀) K₀(κ_n r),
 
     k_n = nπ/L, κ_n = sqrt(σtr² + k_n²), ζ₀ = z_0 + z_b0 (exact for the same Dirichlet
-    problem; the tests check that both sums agree at r = L/2). For r < L/2, pairs are added
+    problem; the tests check that both sums agree). The modal sum takes over at
+    r_m = max(L/2, 2/(κ₁ − σtr)), where the images begin to cancel (by e² there); below r_m pairs
+    are added
     until the estimated remainder is below ``rtol`` (default 1e-8) of the sum at every radius
     asked for (sampled from min(r) to max(r)): see :func:`n_pairs_needed`. Weak absorption
     needs many pairs; "about ten" is not a rule.
@@ -95,6 +97,13 @@ class _Geometry:
         self.L = d + self.z_b0 + self.z_bd
         self.d = d
 
+    @property
+    def mode_radius(self):
+        """r_m = max(L/2, 2/(κ₁ − σtr)): where the modal sum takes over (multipole.h)."""
+        k1 = np.pi / self.L
+        gap = k1**2 / (np.sqrt(self.sigma_tr**2 + k1**2) + self.sigma_tr)
+        return np.maximum(0.5 * self.L, 2.0 / gap)
+
     def positions(self, i):
         """Signed depths (z_r, z_v) of dipole i (i broadcasts against the channels)."""
         shift = 2.0 * i * self.L
@@ -147,13 +156,13 @@ def _modes(geo: _Geometry, r, transmit: bool):
 def multipole_reference(r, sigma_a, sigma_s_prime, eta_top, eta_bottom, d, n, modes, transmit):
     """NumPy float64 R(r) (``transmit`` false) or T(r) [mm⁻²]: flat r (N,), channels (C,).
 
-    Image sum with ``n`` pairs; with ``modes`` true the modal sum for r ≥ L/2 (per channel).
+    Image sum with ``n`` pairs; with ``modes`` true the modal sum for r ≥ r_m (per channel).
     """
     geo = _Geometry(sigma_a, sigma_s_prime, eta_top, eta_bottom, float(d))
     r = np.asarray(r, dtype=np.float64)
     out = _images(geo, r, int(n), bool(transmit))
     if modes:
-        far = r[:, None] >= 0.5 * geo.L
+        far = r[:, None] >= geo.mode_radius
         rows = np.any(far, axis=1)
         if np.any(rows):
             out[rows] = np.where(far[rows], _modes(geo, r[rows], bool(transmit)), out[rows])
@@ -181,7 +190,7 @@ def _n_for(geo: _Geometry, r_sample, transmit: bool, rtol: float, n_max: int,
            modes: bool) -> int:
     r = np.asarray(r_sample, dtype=np.float64)[:, None]
     # radii served by the modal sum need no images
-    served = (r >= 0.5 * geo.L) if modes else np.zeros(r.shape[:1] + geo.L.shape, bool)
+    served = (r >= geo.mode_radius) if modes else np.zeros(r.shape[:1] + geo.L.shape, bool)
     if np.all(served):
         return 0
     r2 = r**2
@@ -221,7 +230,7 @@ def n_pairs_needed(r, medium: Medium, thickness: float, n_above=1.0, n_below=1.0
     t_n (dipoles +n and −n together) plus a geometric estimate of the remainder,
     t_n ρ/(1 − ρ) with ρ = t_n/t_{n−1}, is at most ``rtol`` times the partial sum, for two
     consecutive n. Radii are sampled between min(r) and max(r); with ``modes`` (the default,
-    as in :func:`R`) radii ≥ L/2 are left to the modal sum.
+    as in :func:`R`) radii ≥ r_m are left to the modal sum.
 
     Parameters
     ----------
@@ -236,7 +245,7 @@ def n_pairs_needed(r, medium: Medium, thickness: float, n_above=1.0, n_below=1.0
     n_max : int, default 100000
         Upper limit; reaching it warns.
     modes : bool, default True
-        Whether radii ≥ L/2 are served by the modal sum.
+        Whether radii ≥ r_m are served by the modal sum.
     """
     check_medium(medium)
     d = positive_scalar("thickness", thickness, unit="mm")

@@ -34,6 +34,8 @@ BSSRDF_HD inline float b_sin(float x) { return sinf(x); }
 BSSRDF_HD inline double b_sin(double x) { return sin(x); }
 BSSRDF_HD inline float b_asin(float x) { return asinf(x); }
 BSSRDF_HD inline double b_asin(double x) { return asin(x); }
+BSSRDF_HD inline float b_log(float x) { return logf(x); }
+BSSRDF_HD inline double b_log(double x) { return log(x); }
 BSSRDF_HD inline float b_sinh(float x) { return sinhf(x); }
 BSSRDF_HD inline double b_sinh(double x) { return sinh(x); }
 BSSRDF_HD inline float b_abs(float x) { return fabsf(x); }

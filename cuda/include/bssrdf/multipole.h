@@ -28,9 +28,10 @@
 // zeta_0 = z_0 + z_b0 and K_0 the modified Bessel function,
 //   R(r) = alpha'/(pi L) sum_{n>=1} k_n cos(k_n z_b0) sin(k_n zeta_0) K_0(kappa_n r)
 //   T(r) = alpha'/(pi L) sum_{n>=1} (-1)^{n+1} k_n cos(k_n z_bd) sin(k_n zeta_0) K_0(kappa_n r),
-// whose terms fall like e^{-k_n r}: well conditioned and fast for r >= L/2. With
-// `modes` set, r >= L/2 uses the modal sum (terms kept while r (kappa_n - kappa_1) <= the
-// K_0 rule's tail, i.e. to the precision of T); r < L/2 uses the image sum with n pairs.
+// whose terms fall like e^{-(kappa_n - kappa_1) r}: well conditioned and fast far from the beam.
+// With `modes` set, r >= multipole_mode_radius() uses the modal sum (terms kept while
+// r (kappa_n - kappa_1) <= the K_0 rule's tail, i.e. to the precision of T); nearer radii use
+// the image sum with n pairs.
 //
 // Units: coefficients mm^-1, lengths mm, R and T in mm^-2 per unit incident power.
 #pragma once
@@ -50,7 +51,7 @@ template <class T> struct Multipole {
     T z_bd;         // extrapolation distance below the bottom face [mm]
     T L;            // distance between the extrapolated boundaries, d + z_b0 + z_bd [mm]
     int n;          // dipole pairs i = -n..n (2n + 1 dipoles) of the image sum
-    int modes;      // nonzero: use the modal sum for r >= L/2
+    int modes;      // nonzero: use the modal sum for r >= multipole_mode_radius()
 };
 
 // z_0 = min(l, d/2): see the header comment.
@@ -61,7 +62,7 @@ template <class T> BSSRDF_HD inline T multipole_source_depth(T ell, T d) {
 //   sigma_a, sigma_s_prime: [mm^-1];  d: thickness [mm] > 0
 //   eta_top, eta_bottom: relative indices n_slab / n_above, n_slab / n_below
 //   n: number of dipole pairs on each side of the central one (n >= 0)
-//   modes: nonzero to evaluate r >= L/2 by the modal sum (see above)
+//   modes: nonzero to evaluate far radii by the modal sum (see above)
 template <class T>
 BSSRDF_HD inline Multipole<T> make_multipole(T sigma_a, T sigma_s_prime, T d, T eta_top,
                                              T eta_bottom, int n, int modes) {
@@ -80,9 +81,16 @@ BSSRDF_HD inline Multipole<T> make_multipole(T sigma_a, T sigma_s_prime, T d, T 
     return p;
 }
 
-// Radius from which the modal sum is used: L/2.
+// Radius from which the modal sum is used: where the image sum starts to cancel, i.e. where
+// the slab profile's decay e^{-kappa_1 r} falls e^2 below a single dipole's e^{-sigma_tr r}:
+// r_m = max(L/2, 2 / (kappa_1 - sigma_tr)). Below r_m the images cancel by less than e^2; above
+// it the modes fall off at least like e^{-r (kappa_n - kappa_1)} and cancel little either.
+// kappa_1 - sigma_tr is computed as (pi/L)^2 / (kappa_1 + sigma_tr), free of cancellation.
 template <class T> BSSRDF_HD inline T multipole_mode_radius(const Multipole<T>& p) {
-    return T(0.5) * p.L;
+    const T k1 = Constants<T>::pi / p.L;
+    const T kappa_1 = b_sqrt(p.sigma_tr * p.sigma_tr + k1 * k1);
+    const T gap = k1 * k1 / (kappa_1 + p.sigma_tr);
+    return b_max(T(0.5) * p.L, T(2) / gap);
 }
 
 // Modal sum for R(r) (transmit == 0) or T(r), r > 0.
@@ -128,13 +136,13 @@ template <class T> BSSRDF_HD inline T multipole_T_images(const Multipole<T>& p, 
     return p.alpha_prime * Constants<T>::inv_4pi * sum;
 }
 
-// R(r) [mm^-2]: the modal sum where enabled and r >= L/2, else the image sum.
+// R(r) [mm^-2]: the modal sum where enabled and r >= multipole_mode_radius, else the image sum.
 template <class T> BSSRDF_HD inline T multipole_R(const Multipole<T>& p, T r) {
     return (p.modes && r >= multipole_mode_radius(p)) ? multipole_modes(p, r, 0)
                                                       : multipole_R_images(p, r);
 }
 
-// T(r) [mm^-2]: the modal sum where enabled and r >= L/2, else the image sum.
+// T(r) [mm^-2]: the modal sum where enabled and r >= multipole_mode_radius, else the image sum.
 template <class T> BSSRDF_HD inline T multipole_T(const Multipole<T>& p, T r) {
     return (p.modes && r >= multipole_mode_radius(p)) ? multipole_modes(p, r, 1)
                                                       : multipole_T_images(p, r);

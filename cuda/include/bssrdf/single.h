@@ -9,13 +9,18 @@
 // The exitance per unit area and unit incident power [mm^-2] is
 //   R_1(r) = T_in int_0^inf sigma_s e^{-sigma_t z} p(-z/s) e^{-sigma_t s} (z/s^3) T_out(z/s) dz.
 // Substituting the exit angle theta (cos theta = z/s, z = r cot theta) makes the integrand
-// bounded on a finite interval:
+// bounded on a finite interval, with (1 + cos theta)/sin theta = cot(theta/2):
 //   R_1(r) = (T_in sigma_s / r) int_0^{theta_c} cos(theta) p(-cos theta) T_out(cos theta)
-//            exp(-sigma_t r (1 + cos theta) / sin theta) d theta,
-// theta_c the critical angle (pi/2 when eta <= 1). A second substitution
-// theta = theta_c (1 - v^2), v in (0, 1), removes the square-root edge of T_out at theta_c,
-// and the v-integral is done by Gauss-Legendre quadrature with nodes supplied by the caller
-// (bssrdf.profiles.single states and tests the accuracy). R_1(0) = +inf (a 1/r singularity
+//            exp(-sigma_t r cot(theta/2)) d theta,
+// theta_c the critical angle (pi/2 when eta <= 1). Two Gauss-Legendre panels with the same K
+// nodes v in (0, 1) (supplied by the caller) resolve the two difficult ends:
+//   [theta_c/2, theta_c]: theta = theta_c (1 - v^2/2), which removes the square-root edge of
+//                         T_out at the critical angle;
+//   (0, theta_c/2]:       theta = (theta_c/2) e^y, y from y_min to 0 linear in v, which resolves
+//                         the boundary layer exp(-2 sigma_t r / theta) near grazing-normal
+//                         directions at small r; y_min = max(-40, min(-1, ln(theta_min/(theta_c/2))))
+//                         with theta_min = sigma_t r / 20, below which the integrand is < e^-40.
+// bssrdf.profiles.single states and tests the accuracy. R_1(0) = +inf (a 1/r singularity
 // whose integral over the plane is finite).
 //
 // Units: coefficients mm^-1, r in mm, R_1 in mm^-2.
@@ -52,21 +57,35 @@ BSSRDF_HD inline SingleScatter<T> make_single(T sigma_a, T sigma_s, T g, T eta) 
     return p;
 }
 
-// R_1(r) [mm^-2] with a K-point Gauss-Legendre rule on (0, 1): nodes v[k], weights w[k].
+// cos(theta) p(-cos theta) T_out(cos theta) exp(log_scale - a cot(theta/2)), a = sigma_t r: the
+// angular integrand times the prefactor, folded into the exponent so that float results do not
+// underflow before the profile itself does.
+template <class T>
+BSSRDF_HD inline T single_integrand(const SingleScatter<T>& p, T a, T log_scale, T theta) {
+    const T c = b_cos(theta);
+    const T s = b_sin(theta);
+    const T T_out = T(1) - F_r(c, T(1) / p.eta);
+    return c * hg_phase(-c, p.g) * T_out * b_exp(log_scale - a * (T(1) + c) / s);
+}
+
+// R_1(r) [mm^-2] with K-point Gauss-Legendre panels: nodes v[k], weights w[k] on (0, 1).
 template <class T>
 BSSRDF_HD inline T single_R_1(const SingleScatter<T>& p, T r, const T* v, const T* w, int K) {
     if (p.sigma_s <= T(0)) return T(0);
+    if (!(r > T(0))) return p.T_in * p.sigma_s / r;  // +inf at r = 0
+    const T a = p.sigma_t * r;
+    const T log_scale = b_log(p.T_in * p.sigma_s / r);
+    const T half = T(0.5) * p.theta_c;
+    const T theta_min = a / T(20);
+    const T y_min = b_max(T(-40), b_min(T(-1), b_log(theta_min / half)));
     T sum = T(0);
     for (int k = 0; k < K; ++k) {
-        const T theta = p.theta_c * (T(1) - v[k] * v[k]);
-        const T c = b_cos(theta);
-        const T s = b_sin(theta);
-        const T T_out = T(1) - F_r(c, T(1) / p.eta);
-        const T jac = T(2) * p.theta_c * v[k];
-        sum += w[k] * jac * c * hg_phase(-c, p.g) * T_out *
-               b_exp(-p.sigma_t * r * (T(1) + c) / s);
+        const T theta_a = p.theta_c * (T(1) - T(0.5) * v[k] * v[k]);  // upper panel
+        sum += w[k] * p.theta_c * v[k] * single_integrand(p, a, log_scale, theta_a);
+        const T theta_b = half * b_exp(y_min * (T(1) - v[k]));         // lower panel
+        sum += w[k] * (-y_min) * theta_b * single_integrand(p, a, log_scale, theta_b);
     }
-    return p.T_in * p.sigma_s * sum / r;
+    return sum;
 }
 
 }  // namespace bssrdf
