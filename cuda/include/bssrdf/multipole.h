@@ -110,42 +110,39 @@ template <class T> BSSRDF_HD inline T multipole_modes(const Multipole<T>& p, T r
     return p.alpha_prime / (pi * p.L) * sum;
 }
 
-// Reflectance profile R(r) [mm^-2] at the top face, image sum.
-template <class T> BSSRDF_HD inline T multipole_R_images(const Multipole<T>& p, T r) {
-    const T r2 = r * r;
-    T sum = T(0);
-    for (int i = -p.n; i <= p.n; ++i) {
-        const T shift = T(2 * i) * p.L;
-        const T z_r = shift + p.z_0;
-        const T z_v = shift - p.z_0 - T(2) * p.z_b0;
-        sum += source_term(z_r, p.sigma_tr, r2) - source_term(z_v, p.sigma_tr, r2);
+// Dipole i of the image sum without the alpha'/(4 pi) factor: S(z_r,i) - S(z_v,i) for R, or
+// S(d - z_r,i) - S(d - z_v,i) for T (transmit != 0). r2 = r^2.
+template <class T>
+BSSRDF_HD inline T multipole_dipole(const Multipole<T>& p, int i, T r2, int transmit) {
+    const T shift = T(2 * i) * p.L;
+    T z_r = shift + p.z_0;
+    T z_v = shift - p.z_0 - T(2) * p.z_b0;
+    if (transmit) {
+        z_r = p.d - z_r;
+        z_v = p.d - z_v;
     }
-    return p.alpha_prime * Constants<T>::inv_4pi * sum;
+    return source_term(z_r, p.sigma_tr, r2) - source_term(z_v, p.sigma_tr, r2);
 }
 
-// Transmittance profile T(r) [mm^-2] at the bottom face, image sum.
-template <class T> BSSRDF_HD inline T multipole_T_images(const Multipole<T>& p, T r) {
+// Image sum for R(r) (transmit == 0) or T(r) [mm^-2], dipoles i = -n..n in that order.
+template <class T>
+BSSRDF_HD inline T multipole_images(const Multipole<T>& p, T r, int transmit) {
     const T r2 = r * r;
     T sum = T(0);
-    for (int i = -p.n; i <= p.n; ++i) {
-        const T shift = T(2 * i) * p.L;
-        const T z_r = shift + p.z_0;
-        const T z_v = shift - p.z_0 - T(2) * p.z_b0;
-        sum += source_term(p.d - z_r, p.sigma_tr, r2) - source_term(p.d - z_v, p.sigma_tr, r2);
-    }
+    for (int i = -p.n; i <= p.n; ++i) sum += multipole_dipole(p, i, r2, transmit);
     return p.alpha_prime * Constants<T>::inv_4pi * sum;
 }
 
 // R(r) [mm^-2]: the modal sum where enabled and r >= multipole_mode_radius, else the image sum.
 template <class T> BSSRDF_HD inline T multipole_R(const Multipole<T>& p, T r) {
     return (p.modes && r >= multipole_mode_radius(p)) ? multipole_modes(p, r, 0)
-                                                      : multipole_R_images(p, r);
+                                                      : multipole_images(p, r, 0);
 }
 
 // T(r) [mm^-2]: the modal sum where enabled and r >= multipole_mode_radius, else the image sum.
 template <class T> BSSRDF_HD inline T multipole_T(const Multipole<T>& p, T r) {
     return (p.modes && r >= multipole_mode_radius(p)) ? multipole_modes(p, r, 1)
-                                                      : multipole_T_images(p, r);
+                                                      : multipole_images(p, r, 1);
 }
 
 }  // namespace bssrdf

@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bssrdf.bench``); speed is measured here, never asserted in tests."""
