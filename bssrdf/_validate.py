@@ -16,7 +16,7 @@ def as_float_array(name: str, value) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number or a 1-D sequence of them; got {value!r}")
+        raise ValueError(f"{name} must be a real number or a 1-D sequence of them; got {value!r}") from None
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or one value per channel (1-D); got shape {arr.shape}")
     if arr.ndim == 1 and arr.size == 0:

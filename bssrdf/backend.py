@@ -66,7 +66,7 @@ def cuda_source_dir() -> Path:
 
 
 # -- the CPU extension ------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _core():
     try:
         from . import _core as core  # type: ignore[attr-defined]
@@ -81,7 +81,7 @@ def cpu_available() -> bool:
 
 
 # -- CuPy -------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cupy():
     try:
         import cupy
@@ -90,7 +90,7 @@ def _cupy():
     return cupy
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cuda_available() -> bool:
     """True when CuPy imports and finds at least one CUDA device."""
     cp = _cupy()
@@ -159,7 +159,7 @@ def _note_fallback(chosen: str) -> None:
 KERNELS = ("dipole_R_d", "multipole", "single_R_1")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cuda_module():
     cp = _cupy()
     src_dir = cuda_source_dir()

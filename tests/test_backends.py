@@ -58,7 +58,8 @@ def compare(got, ref, rtol, *, float32=False):
     np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
     rel = np.abs(got[mask] - ref[mask]) / np.abs(ref[mask])
     bound = rtol + (4 * EPS32 * np.log(peak / np.abs(np.where(mask, ref, 1.0)))[mask] if float32 else 0.0)
-    assert rel.size and np.all(rel < bound), f"max relative error {rel.max():.3g}, max rel/bound {np.max(rel / bound):.3g}"
+    assert rel.size and np.all(rel < bound), (
+        f"max relative error {rel.max():.3g}, max rel/bound {np.max(rel / bound):.3g}")
 
 
 def evaluate(case, r, m, b):

@@ -17,8 +17,8 @@ def test_marble_red_slab_check_values():
     # physics.md: matched η = 1.5 both faces, d = 1 mm, n = 10:
     # R(1 mm) ≈ 0.030299, T(1 mm) ≈ 0.031556 mm⁻²; totals R ≈ 0.5076, T ≈ 0.4816.
     r = np.array([1.0])
-    kw = dict(thickness=1.0, n_above=1.5, n_below=1.5)
-    m = Medium.from_reduced(0.0021, 2.19, eta=1.5 * 1.5)  # η relative to neighbours of index 1.5 → 1.5
+    kw = dict(thickness=1.0, n_above=1.0, n_below=1.0)  # η = 1.5 relative to both neighbours
+    m = MARBLE_RED
     R = multipole.R(r, m, n_dipoles=10, **kw)
     T = multipole.T(r, m, n_dipoles=10, **kw)
     assert R[0] == pytest.approx(0.030299, rel=3e-5)

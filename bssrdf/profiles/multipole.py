@@ -176,7 +176,8 @@ def source_depth(medium: Medium, thickness: float) -> np.ndarray:
 
 
 def _sample_radii(r) -> np.ndarray:
-    """A few radii spanning [min(r), max(r)] on which convergence is judged."""
+    """A few radii spanning [min(r), max(r)] on which convergence is judged (r NumPy or CuPy;
+    only its min and max leave the device)."""
     if r.size == 0:
         return np.zeros(1)
     lo, hi = float(r.min()), float(r.max())
@@ -250,9 +251,7 @@ def n_pairs_needed(r, medium: Medium, thickness: float, n_above=1.0, n_below=1.0
     check_medium(medium)
     d = positive_scalar("thickness", thickness, unit="mm")
     geo = _Geometry(*_channels(medium, n_above, n_below), d)
-    r_host = radii(r)
-    r_host = r_host.get() if _backend.is_cupy(r_host) else np.asarray(r_host)
-    return _n_for(geo, _sample_radii(r_host), transmit, rtol, int(n_max), modes)
+    return _n_for(geo, _sample_radii(radii(r)), transmit, rtol, int(n_max), modes)
 
 
 def _channels(medium: Medium, n_above, n_below):
@@ -288,9 +287,7 @@ def _profile(r, medium, thickness, n_above, n_below, n_dipoles, backend, transmi
     _warn_thin(medium, d)
     modes = n is None
     if modes:
-        r_host = r.get() if _backend.is_cupy(r) else np.asarray(r)
-        n = _n_for(_Geometry(*channels, d), _sample_radii(r_host), transmit, DEFAULT_RTOL, N_MAX,
-                   True)
+        n = _n_for(_Geometry(*channels, d), _sample_radii(r), transmit, DEFAULT_RTOL, N_MAX, True)
     scalars = [_backend.Scalar(d, "T"), _backend.Scalar(n, "i"), _backend.Scalar(int(modes), "i"),
                _backend.Scalar(int(transmit), "i")]
     out = _backend.evaluate("multipole", r, channels, scalars=scalars,
