@@ -1,10 +1,12 @@
 // bssrdf/profile_kernels.h -- element-wise evaluation of the profiles over arrays.
 //
 // One function per profile computes output element `idx` of an (n_r, n_ch) C-ordered array:
-// radius r[idx / n_ch] for channel idx % n_ch. The GPU kernels (cuda/profiles.cu) and the
-// CPU extension's OpenMP loops (cuda/cpu/module.cpp) both call exactly these functions, so the
-// two backends run the same arithmetic. Per-channel material parameters are plain arrays of
-// length n_ch; derived quantities are recomputed per element (a few flops next to the exps).
+// radius r[idx / n_ch] for channel idx % n_ch. The GPU kernels (cuda/profiles.cu) call these;
+// the CPU extension (cuda/cpu/module.cpp) calls the same physics functions (R_d,
+// multipole_dipole/multipole_modes, single_R_1) in blocked, vectorised loops, summing in the
+// same order, so the two backends run the same arithmetic. Per-channel material parameters are
+// plain arrays of length n_ch; derived quantities are recomputed per element (a few flops next
+// to the exps).
 #pragma once
 #include "common.h"
 #include "dipole.h"
