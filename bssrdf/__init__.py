@@ -8,8 +8,10 @@ Units: coefficients in mm⁻¹, lengths in mm, profiles in mm⁻².
 """
 
 from . import backend, fresnel, materials, profiles
-from .medium import Medium
+from .medium import Layer, Medium
 
 __version__ = "0.1.0"
 
-__all__ = ["Medium", "backend", "fresnel", "materials", "profiles", "__version__"]
+from . import mc  # noqa: E402  (mc reads __version__)
+
+__all__ = ["Layer", "Medium", "mc", "backend", "fresnel", "materials", "profiles", "__version__"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_range
 
-__all__ = ["Medium"]
+__all__ = ["Medium", "Layer"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,6 +174,53 @@ class Medium:
 
         return (f"Medium(sigma_a={fmt(self.sigma_a)}, sigma_s={fmt(self.sigma_s)}, "
                 f"g={fmt(self.g)}, eta={fmt(self.eta)})  # mm^-1")
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """A plane-parallel layer of a homogeneous medium, for the Monte Carlo tracer and layered models.
+
+    Parameters
+    ----------
+    medium : Medium
+        The layer's medium. The Monte Carlo tracer is monochromatic: it needs a
+        single-channel medium (use ``medium.channel(i)`` for channel ``i``).
+    thickness : float
+        Thickness [mm], > 0; ``float("inf")`` for a semi-infinite base (the last layer of a stack).
+
+    Raises
+    ------
+    ValueError
+        If ``medium`` is not a :class:`Medium` or ``thickness`` is not > 0.
+    """
+
+    medium: Medium
+    thickness: float
+
+    def __post_init__(self) -> None:
+        from ._validate import positive_scalar
+
+        if not isinstance(self.medium, Medium):
+            raise ValueError(f"Layer: medium must be a bssrdf.Medium; got {type(self.medium).__name__}")
+        object.__setattr__(self, "thickness", positive_scalar("thickness", self.thickness, unit="mm",
+                                                              allow_inf=True))
+
+    @property
+    def semi_infinite(self) -> bool:
+        """True for an infinitely thick layer."""
+        return self.thickness == float("inf")
+
+    def to_dict(self) -> dict:
+        """Plain-Python parameters (for TOML/HDF5)."""
+        return {**self.medium.to_dict(), "thickness": self.thickness}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Layer):
+            return NotImplemented
+        return self.medium == other.medium and self.thickness == other.thickness
+
+    def __hash__(self) -> int:
+        return hash((self.medium, self.thickness))
 
 
 def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

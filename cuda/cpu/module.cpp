@@ -34,6 +34,8 @@ extern "C" float expf(float) noexcept __attribute__((simd("notinbranch")));
 
 namespace nb = nanobind;
 
+void bind_mc(nb::module_& m);  // mc.cpp
+
 template <class T> using Vec = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T> using Out = nb::ndarray<T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
@@ -167,6 +169,7 @@ NB_MODULE(_core, m) {
     m.doc() = "bssrdf CPU backend: the cuda/include/bssrdf headers compiled for the host (OpenMP).";
     bind_all<float>(m, "f32");
     bind_all<double>(m, "f64");
+    bind_mc(m);
     m.def("max_threads", &max_threads, "OpenMP threads the loops use (1 without OpenMP).");
 #ifdef _OPENMP
     m.attr("openmp") = true;

@@ -1,0 +1,102 @@
+// mc.cpp -- the CPU build of the Monte Carlo tracer (bssrdf/mc.h): one photon to its end per
+// OpenMP iteration, each thread tallying into its own fixed-point array, merged at the end.
+// Integer tallies make the result independent of the number of threads and of scheduling.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/tuple.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bssrdf/mc.h"
+
+namespace nb = nanobind;
+using bssrdf::u32;
+using bssrdf::u64;
+
+namespace {
+
+template <class T> using Config = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Tallies = nb::ndarray<std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+struct LocalSink {
+    u64* t;
+    void add(int i, u64 v) { t[i] += v; }
+};
+
+// Trace photons first .. first + count - 1 of the run keyed by `seed`; add their tallies to
+// `tallies` (layout bssrdf::mc::TallyLayout). n_threads <= 0: OpenMP's default.
+template <class T>
+void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t seed,
+              std::uint64_t first, std::uint64_t count, Tallies tallies, int n_threads) {
+    if (n_layers < 1 || n_layers > bssrdf::mc::MAX_LAYERS)
+        throw std::invalid_argument("bssrdf._core.mc_trace: n_layers out of range");
+    if (n_r < 1 || n_z < 1) throw std::invalid_argument("bssrdf._core.mc_trace: n_r and n_z must be >= 1");
+    if (config.shape(0) != static_cast<std::size_t>(bssrdf::mc::CONFIG_HEADER +
+                                                    bssrdf::mc::CONFIG_PER_LAYER * n_layers))
+        throw std::invalid_argument("bssrdf._core.mc_trace: config has the wrong length");
+    bssrdf::mc::Setup<T> s;
+    bssrdf::mc::unpack(config.data(), n_layers, n_r, n_z, s);
+    const int size = s.tallies().size();
+    if (tallies.shape(0) != static_cast<std::size_t>(size))
+        throw std::invalid_argument("bssrdf._core.mc_trace: tallies has the wrong length");
+    u64* out = tallies.data();
+    const long long n = static_cast<long long>(count);
+    nb::gil_scoped_release release;
+#ifdef _OPENMP
+    const int threads = n_threads > 0 ? n_threads : omp_get_max_threads();
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+        std::vector<u64> local(size, 0);
+        LocalSink sink{local.data()};
+        u64 events = 0;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 64)
+#endif
+        for (long long i = 0; i < n; ++i) {
+            bssrdf::mc::Photon<T> p;
+            bssrdf::mc::mc_launch(p, s, seed, first + static_cast<u64>(i));
+            while (p.alive) events += bssrdf::mc::mc_event(p, s, sink) ? 1 : 0;
+        }
+        local[bssrdf::mc::EVENTS] += events;
+#ifdef _OPENMP
+#pragma omp critical(bssrdf_mc_merge)
+#endif
+        for (int k = 0; k < size; ++k) out[k] += local[k];
+    }
+}
+
+std::tuple<u32, u32, u32, u32> philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1) {
+    const bssrdf::U32x4 r = bssrdf::philox4x32_10(c0, c1, c2, c3, k0, k1);
+    return {r.v[0], r.v[1], r.v[2], r.v[3]};
+}
+
+// The first `n` uniforms of photon `index`'s stream (for tests of stream layout).
+template <class T> std::vector<double> uniforms(std::uint64_t seed, std::uint64_t index, int n) {
+    bssrdf::PhiloxStream rng;
+    rng.reset(seed, index);
+    std::vector<double> out(n);
+    for (int i = 0; i < n; ++i) out[i] = bssrdf::u01_open(rng.next_u32(), T(0));
+    return out;
+}
+
+}  // namespace
+
+#include <nanobind/stl/vector.h>
+
+void bind_mc(nb::module_& m) {
+    m.def("mc_trace_f32", &mc_trace<float>, "Trace photons [first, first+count) in float; add tallies.");
+    m.def("mc_trace_f64", &mc_trace<double>, "Trace photons [first, first+count) in double; add tallies.");
+    m.def("philox4x32_10", &philox, "Philox4x32-10 block of counter (c0..c3) under key (k0, k1).");
+    m.def("mc_uniforms_f32", &uniforms<float>, "First n uniforms of a photon's stream (float).");
+    m.def("mc_uniforms_f64", &uniforms<double>, "First n uniforms of a photon's stream (double).");
+    m.attr("mc_n_scalars") = static_cast<int>(bssrdf::mc::N_SCALARS);
+    m.attr("mc_max_layers") = bssrdf::mc::MAX_LAYERS;
+}

@@ -1,0 +1,326 @@
+// bssrdf/mc.h -- Monte Carlo photon transport in a stack of plane-parallel layers.
+//
+// The conventions of MCML (Wang, Jacques & Zheng, "MCML -- Monte Carlo modeling of light
+// transport in multi-layered tissues", Comput. Methods Programs Biomed. 47, 1995):
+//   * a photon packet of weight w enters at the origin, z pointing into the stack; the stack's
+//     top is z = 0; layer i spans [z_top, z_bot] (z_bot = +inf for a semi-infinite base);
+//   * step lengths s = -ln(xi) / mu_t, kept dimensionless (`sleft`, in units of 1/mu_t) across
+//     interfaces (MCML sec. 3.4-3.5);
+//   * absorption by weight: at each interaction w is multiplied by the albedo mu_s / mu_t and
+//     the difference is deposited in the layer and depth bin (MCML sec. 3.6);
+//   * Henyey-Greenstein scattering, direction update of MCML sec. 3.7 (eq. 3.17-3.19);
+//   * at every interface, unpolarised Fresnel reflection with the real indices on both sides,
+//     Snell refraction, total internal reflection; all-or-none reflection decided by a random
+//     number (MCML sec. 3.9-3.10);
+//   * Russian roulette below weight `roulette_w` with survival chance 1/`roulette_m`, which keeps
+//     the estimate unbiased (MCML sec. 3.11).
+//
+// Units: lengths in mm, coefficients in mm^-1.
+//
+// Tallies are unsigned 64-bit fixed-point sums (weight * 2^32, rounded), so that they are exact
+// integers whose sum does not depend on the order of accumulation: the same photons give the
+// same tallies for any thread layout, on the CPU (OpenMP) and the GPU (atomics). The layout of
+// the tally array is given by `TallyLayout`; the host (bssrdf/mc/_run.py) scales it back.
+//
+// Consumers: cuda/mc.cu (GPU, one interaction per loop trip in persistent lanes) and
+// cuda/cpu/module.cpp (CPU, one photon to its end per OpenMP iteration). Both call
+// `mc_launch` and `mc_event` below, so the physics is written once.
+#pragma once
+#include "common.h"
+#include "fresnel.h"
+#include "philox.h"
+
+namespace bssrdf {
+namespace mc {
+
+constexpr int MAX_LAYERS = 32;
+
+// Scalar tallies, in this order at the start of the tally array.
+enum Scalar {
+    R_DIFFUSE = 0,    // weight leaving through the top after entering (fixed point)
+    T_TOTAL,          // weight leaving through the bottom (fixed point)
+    R_UNSCATTERED,    // part of R_DIFFUSE that never scattered (fixed point)
+    T_UNSCATTERED,    // part of T_TOTAL that never scattered (fixed point)
+    R_SINGLE,         // part of R_DIFFUSE that scattered exactly once (fixed point)
+    ROULETTE_GAIN,    // weight added to roulette survivors (fixed point)
+    ROULETTE_LOSS,    // weight of photons ended by roulette (fixed point)
+    W_CUT,            // weight of photons stopped at max_path (fixed point)
+    A_OUTSIDE_Z,      // absorbed weight deeper than the last A_z bin (fixed point)
+    EVENTS,           // interactions (plain count)
+    N_SCALARS
+};
+
+// Offsets of the array tallies: A_layers[n_layers], R_r[n_r], T_r[n_r], R1_r[n_r], A_z[n_z].
+struct TallyLayout {
+    int n_layers, n_r, n_z;
+    BSSRDF_HD int a_layers() const { return N_SCALARS; }
+    BSSRDF_HD int r_r() const { return N_SCALARS + n_layers; }
+    BSSRDF_HD int t_r() const { return r_r() + n_r; }
+    BSSRDF_HD int r1_r() const { return t_r() + n_r; }
+    BSSRDF_HD int a_z() const { return r1_r() + n_r; }
+    BSSRDF_HD int size() const { return a_z() + n_z; }
+};
+
+BSSRDF_HD inline u64 fixed_point(double w) { return static_cast<u64>(w * 4294967296.0 + 0.5); }
+
+template <class T> struct Layer {
+    T z_top, z_bot;   // mm; z_bot = +inf for a semi-infinite base
+    T mu_a, mu_t;     // mm^-1
+    T inv_mu_t;       // mm (0 when mu_t = 0: a clear layer)
+    T albedo;         // mu_s / mu_t (1 when mu_t = 0)
+    T g;              // HG mean cosine
+    T n;              // refractive index
+};
+
+// Everything a run needs, unpacked from a flat array of T (see `unpack`).
+template <class T> struct Setup {
+    int n_layers, n_r, n_z;
+    T n_above, n_below;
+    T ux0, uz0;        // direction after refraction into the top layer
+    T w0;              // weight entering: 1 - specular reflectance
+    T max_path;        // mm; +inf for no limit
+    T inv_dr, inv_dz;  // 1 / bin widths, mm^-1
+    T roulette_w, roulette_m;
+    Layer<T> layer[MAX_LAYERS];
+    BSSRDF_HD TallyLayout tallies() const { return TallyLayout{n_layers, n_r, n_z}; }
+};
+
+// Flat parameter array: CONFIG_HEADER values, then CONFIG_PER_LAYER per layer.
+//   [n_above, n_below, ux0, uz0, w0, max_path, r_max, z_max, roulette_w, roulette_m,
+//    (z_top, z_bot, mu_a, mu_s, g, n) * n_layers]
+constexpr int CONFIG_HEADER = 10;
+constexpr int CONFIG_PER_LAYER = 6;
+
+template <class T>
+BSSRDF_HD inline void unpack(const T* c, int n_layers, int n_r, int n_z, Setup<T>& s) {
+    s.n_layers = n_layers;
+    s.n_r = n_r;
+    s.n_z = n_z;
+    s.n_above = c[0];
+    s.n_below = c[1];
+    s.ux0 = c[2];
+    s.uz0 = c[3];
+    s.w0 = c[4];
+    s.max_path = c[5];
+    s.inv_dr = T(n_r) / c[6];
+    s.inv_dz = T(n_z) / c[7];
+    s.roulette_w = c[8];
+    s.roulette_m = c[9];
+    for (int i = 0; i < n_layers; ++i) {
+        const T* l = c + CONFIG_HEADER + CONFIG_PER_LAYER * i;
+        Layer<T>& L = s.layer[i];
+        L.z_top = l[0];
+        L.z_bot = l[1];
+        L.mu_a = l[2];
+        L.mu_t = l[2] + l[3];
+        L.inv_mu_t = L.mu_t > T(0) ? T(1) / L.mu_t : T(0);
+        L.albedo = L.mu_t > T(0) ? l[3] / L.mu_t : T(1);
+        L.g = l[4];
+        L.n = l[5];
+    }
+}
+
+template <class T> struct Photon {
+    T x, y, z;     // mm
+    T ux, uy, uz;  // direction cosines
+    T w;           // weight
+    T sleft;       // rest of the current step, dimensionless (units of 1/mu_t)
+    T path;        // path length travelled, mm
+    int layer;
+    int n_scatter;
+    bool alive;
+    PhiloxStream rng;
+
+    BSSRDF_HD T uniform() { return u01_open(rng.next_u32(), T(0)); }
+};
+
+// Math with fast device intrinsics where the GPU has them (cuda/mc.cu compiles with
+// --use_fast_math); the host uses libm.
+BSSRDF_HD inline float mc_log(float x) { return logf(x); }
+BSSRDF_HD inline double mc_log(double x) { return log(x); }
+BSSRDF_HD inline void mc_sincos(float a, float* s, float* c) {
+#if defined(__CUDA_ARCH__)
+    __sincosf(a, s, c);
+#else
+    *s = sinf(a);
+    *c = cosf(a);
+#endif
+}
+BSSRDF_HD inline void mc_sincos(double a, double* s, double* c) {
+#if defined(__CUDA_ARCH__)
+    sincos(a, s, c);
+#else
+    *s = sin(a);
+    *c = cos(a);
+#endif
+}
+
+template <class T> BSSRDF_HD inline T mc_inf() { return T(1) / T(0); }
+
+// A new photon, photon number `index` of the run keyed by `seed`, entering at the origin.
+template <class T>
+BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 seed, u64 index) {
+    p.x = p.y = p.z = T(0);
+    p.ux = s.ux0;
+    p.uy = T(0);
+    p.uz = s.uz0;
+    p.w = s.w0;
+    p.sleft = T(0);
+    p.path = T(0);
+    p.layer = 0;
+    p.n_scatter = 0;
+    p.alive = true;
+    p.rng.reset(seed, index);
+}
+
+// Cosine of the scattering angle drawn from the Henyey-Greenstein phase function
+// (MCML eq. 3.28; isotropic for g = 0).
+template <class T> BSSRDF_HD inline T sample_hg(T g, T xi) {
+    if (b_abs(g) < T(1e-6)) return T(2) * xi - T(1);
+    const T f = (T(1) - g * g) / (T(1) - g + T(2) * g * xi);
+    T c = (T(1) + g * g - f * f) / (T(2) * g);
+    return b_min(T(1), b_max(T(-1), c));
+}
+
+// New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML eq. 3.30-3.31).
+template <class T> BSSRDF_HD inline void spin(Photon<T>& p, T cos_t, T xi) {
+    const T sin_t = b_sqrt(b_max(T(0), T(1) - cos_t * cos_t));
+    T sin_p, cos_p;
+    mc_sincos(T(2) * Constants<T>::pi * xi, &sin_p, &cos_p);
+    const T uz = p.uz;
+    if (b_abs(uz) > T(1) - T(1e-6)) {
+        p.ux = sin_t * cos_p;
+        p.uy = sin_t * sin_p;
+        p.uz = uz >= T(0) ? cos_t : -cos_t;
+    } else {
+        const T tmp = b_sqrt(T(1) - uz * uz);
+        const T ux = p.ux, uy = p.uy;
+        p.ux = sin_t * (ux * uz * cos_p - uy * sin_p) / tmp + ux * cos_t;
+        p.uy = sin_t * (uy * uz * cos_p + ux * sin_p) / tmp + uy * cos_t;
+        p.uz = -sin_t * cos_p * tmp + uz * cos_t;
+    }
+}
+
+template <class T> BSSRDF_HD inline int radial_bin(const Photon<T>& p, const Setup<T>& s) {
+    const T r = b_sqrt(p.x * p.x + p.y * p.y);
+    const T b = r * s.inv_dr;
+    return b < T(s.n_r) ? static_cast<int>(b) : -1;
+}
+
+// The photon meets the interface at the top (up) or bottom of its layer: reflect it, move it
+// into the next layer, or let it leave the stack and tally it. The position is on the
+// interface already.
+template <class T, class Sink>
+BSSRDF_HD inline void cross_interface(Photon<T>& p, const Setup<T>& s, Sink& sink) {
+    const bool up = p.uz < T(0);
+    const int next = up ? p.layer - 1 : p.layer + 1;
+    const T n1 = s.layer[p.layer].n;
+    const T n2 = next < 0 ? s.n_above : (next >= s.n_layers ? s.n_below : s.layer[next].n);
+    if (n1 != n2) {
+        const T cos_i = b_abs(p.uz);
+        const T R = F_r(cos_i, n2 / n1);
+        if (R >= T(1) || p.uniform() <= R) {  // (total internal) reflection
+            p.uz = -p.uz;
+            return;
+        }
+        const T ratio = n1 / n2;
+        const T cos_t = b_sqrt(b_max(T(0), T(1) - ratio * ratio * (T(1) - cos_i * cos_i)));
+        p.ux *= ratio;
+        p.uy *= ratio;
+        p.uz = up ? -cos_t : cos_t;
+    }
+    if (next >= 0 && next < s.n_layers) {
+        p.layer = next;
+        return;
+    }
+    const TallyLayout t = s.tallies();
+    const u64 w = fixed_point(p.w);
+    const int bin = radial_bin(p, s);
+    if (next < 0) {
+        sink.add(R_DIFFUSE, w);
+        if (p.n_scatter == 0) sink.add(R_UNSCATTERED, w);
+        if (p.n_scatter == 1) sink.add(R_SINGLE, w);
+        if (bin >= 0) {
+            sink.add(t.r_r() + bin, w);
+            if (p.n_scatter == 1) sink.add(t.r1_r() + bin, w);
+        }
+    } else {
+        sink.add(T_TOTAL, w);
+        if (p.n_scatter == 0) sink.add(T_UNSCATTERED, w);
+        if (bin >= 0) sink.add(t.t_r() + bin, w);
+    }
+    p.alive = false;
+}
+
+// Absorption, scattering and roulette at an interaction point.
+template <class T, class Sink>
+BSSRDF_HD inline void interact(Photon<T>& p, const Setup<T>& s, Sink& sink) {
+    const Layer<T>& L = s.layer[p.layer];
+    const TallyLayout t = s.tallies();
+    const T w_new = p.w * L.albedo;
+    const u64 dw = fixed_point(p.w - w_new);
+    p.w = w_new;
+    sink.add(t.a_layers() + p.layer, dw);
+    const T zb = p.z * s.inv_dz;
+    if (zb < T(s.n_z)) {
+        sink.add(t.a_z() + static_cast<int>(zb), dw);
+    } else {
+        sink.add(A_OUTSIDE_Z, dw);
+    }
+    ++p.n_scatter;
+    const T cos_t = sample_hg(L.g, p.uniform());
+    spin(p, cos_t, p.uniform());
+    if (p.w < s.roulette_w) {
+        if (p.w > T(0) && p.uniform() * s.roulette_m <= T(1)) {
+            const T w_up = p.w * s.roulette_m;
+            sink.add(ROULETTE_GAIN, fixed_point(w_up - p.w));
+            p.w = w_up;
+        } else {
+            sink.add(ROULETTE_LOSS, fixed_point(p.w));
+            p.alive = false;
+        }
+    }
+}
+
+// One step of a live photon: a hop to the next interaction, interface, or the end of its
+// allowed path, and what happens there. Returns true when the step ended in an interaction.
+template <class T, class Sink>
+BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, Sink& sink) {
+    const Layer<T>& L = s.layer[p.layer];
+    if (p.sleft <= T(0)) p.sleft = -mc_log(p.uniform());
+    const T inf = mc_inf<T>();
+    const T s_step = L.mu_t > T(0) ? p.sleft * L.inv_mu_t : inf;
+    T d_wall = inf;
+    if (p.uz > T(0)) {
+        d_wall = (L.z_bot - p.z) / p.uz;
+    } else if (p.uz < T(0)) {
+        d_wall = (L.z_top - p.z) / p.uz;
+    }
+    const bool hit = d_wall <= s_step;
+    const T hop = hit ? d_wall : s_step;
+    if (!(p.path + hop <= s.max_path)) {  // also catches a hop to infinity
+        const T rest = b_max(T(0), s.max_path - p.path);
+        p.x += rest * p.ux;
+        p.y += rest * p.uy;
+        p.z += rest * p.uz;
+        sink.add(W_CUT, fixed_point(p.w));
+        p.alive = false;
+        return false;
+    }
+    p.path += hop;
+    p.x += hop * p.ux;
+    p.y += hop * p.uy;
+    if (hit) {
+        p.z = p.uz > T(0) ? L.z_bot : L.z_top;
+        p.sleft = b_max(T(0), p.sleft - d_wall * L.mu_t);
+        cross_interface(p, s, sink);
+        return false;
+    }
+    p.z += hop * p.uz;
+    p.sleft = T(0);
+    interact(p, s, sink);
+    return true;
+}
+
+}  // namespace mc
+}  // namespace bssrdf
