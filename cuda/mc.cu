@@ -7,16 +7,15 @@
 // Photon k of the launch is traced by lane k mod (lanes); its random numbers depend on
 // (seed, first + k) only, so any grid gives the same photons.
 //
-// Tallies are fixed-point 64-bit integers (see mc.h): each block accumulates into shared
-// memory with integer atomics (or straight into global memory when the tally array is larger
-// than `MC_SHARED_MAX` entries), then adds its sums to the launch's array. Integer sums do not
+// Tallies are fixed-point 64-bit integers (see mc.h): with SHARED, each block accumulates into
+// dynamic shared memory (the launch passes tally-size * 8 bytes) with integer atomics, then
+// adds its sums to the launch's array; without it (tally arrays too large for shared memory)
+// the atomics go straight to global memory. Integer sums do not
 // depend on the order of the atomics, so a launch is reproducible bit for bit.
 //
 // Compiled at run time by CuPy (bssrdf/mc/_cuda.py, with --use_fast_math) by the names
 // "mc_trace_kernel<float, true>" etc.; the explicit instantiations let nvcc compile it too.
 #include "bssrdf/mc.h"
-
-#define MC_SHARED_MAX 5632  // u64 entries: 44 KiB of the 48 KiB a block may use without opt-in
 
 namespace {
 
@@ -34,7 +33,7 @@ __global__ void mc_trace_kernel(const T* __restrict__ config, int n_layers, int 
                                 unsigned long long seed, unsigned long long first,
                                 unsigned long long count, unsigned long long* __restrict__ tallies) {
     __shared__ bssrdf::mc::Setup<T> s;
-    __shared__ unsigned long long shared_t[SHARED ? MC_SHARED_MAX : 1];
+    extern __shared__ unsigned long long shared_t[];
     if (threadIdx.x == 0) bssrdf::mc::unpack(config, n_layers, n_r, n_z, s);
     const int size = bssrdf::mc::TallyLayout{n_layers, n_r, n_z}.size();
     if (SHARED) {
@@ -44,18 +43,9 @@ __global__ void mc_trace_kernel(const T* __restrict__ config, int n_layers, int 
     SharedSink sink{SHARED ? shared_t : tallies};
 
     const unsigned long long stride = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
-    unsigned long long next = static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-    bssrdf::mc::Photon<T> p;
-    p.alive = false;
-    unsigned long long events = 0;
-    while (true) {
-        if (!p.alive) {
-            if (next >= count) break;
-            bssrdf::mc::mc_launch(p, s, seed, first + next);
-            next += stride;
-        }
-        events += bssrdf::mc::mc_event(p, s, sink) ? 1ull : 0ull;
-    }
+    const unsigned long long lane = static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const unsigned long long events =
+        bssrdf::mc::mc_trace_lane<T>(s, seed, first, count, lane, stride, sink);
     sink.add(bssrdf::mc::EVENTS, events);
     if (SHARED) {
         __syncthreads();

@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import backend as _backend
 
-SHARED_MAX = 5632   # MC_SHARED_MAX in cuda/mc.cu: tally arrays up to this size live in shared memory
-BLOCK = 256
-BLOCKS_PER_SM = 8   # resident blocks per SM the persistent grid aims for
+BLOCK = 256              # threads per block
+MAX_BLOCKS_PER_SM = 8    # 2048 resident threads per SM on sm_80/sm_90
+SHARED_TALLY_BYTES = 40 * 1024  # tally arrays up to this size accumulate in shared memory
 
 
 @functools.cache
@@ -19,6 +19,7 @@ def _module():
     cp = _backend._cupy()
     src_dir = _backend.cuda_source_dir()
     source = (src_dir / "mc.cu").read_text()
+    # CuPy's cache keys on the source text and options, not on included headers
     h = hashlib.sha256()
     for header in sorted((src_dir / "include").rglob("*.h")):
         h.update(header.read_bytes())
@@ -29,6 +30,8 @@ def _module():
 
 
 class CudaRunner:
+    """Launches of ``mc_trace_kernel`` over a persistent grid: as many resident blocks as fit."""
+
     name = "cuda"
 
     def __init__(self, plan, dtype):
@@ -36,23 +39,33 @@ class CudaRunner:
         self.cp = cp
         self.plan = plan
         ctype = "float" if dtype == np.float32 else "double"
-        shared = "true" if plan.size <= SHARED_MAX else "false"
-        self.kernel = _module().get_function(f"mc_trace_kernel<{ctype}, {shared}>")
+        tally_bytes = 8 * plan.size
+        self.shared = tally_bytes <= SHARED_TALLY_BYTES
+        self.kernel = _module().get_function(f"mc_trace_kernel<{ctype}, {str(self.shared).lower()}>")
+        self.shared_bytes = tally_bytes if self.shared else 0
         self.config = cp.asarray(plan.config)
         self.tallies = cp.zeros(plan.size, dtype=cp.uint64)
         dev = cp.cuda.Device()
-        props = cp.cuda.runtime.getDeviceProperties(dev.id)
-        self.sms = dev.attributes["MultiProcessorCount"]
-        self.device = f"{props['name'].decode() if isinstance(props['name'], bytes) else props['name']}" \
-                      f" ({self.sms} SMs)"
+        attrs = dev.attributes
+        self.sms = attrs["MultiProcessorCount"]
+        # resident blocks per SM, limited by threads, registers and shared memory
+        regs = max(1, self.kernel.num_regs)
+        by_regs = attrs["MaxRegistersPerMultiprocessor"] // (regs * BLOCK)
+        smem = self.shared_bytes + self.kernel.shared_size_bytes + 1024  # + per-block reserve
+        by_smem = attrs["MaxSharedMemoryPerMultiprocessor"] // smem
+        by_threads = attrs["MaxThreadsPerMultiProcessor"] // BLOCK
+        self.blocks_per_sm = max(1, min(MAX_BLOCKS_PER_SM, by_regs, by_smem, by_threads))
+        name = cp.cuda.runtime.getDeviceProperties(dev.id)["name"]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        self.device = (f"{name} ({self.sms} SMs; {self.blocks_per_sm} blocks of {BLOCK} per SM, "
+                       f"{regs} registers, tallies in {'shared' if self.shared else 'global'} memory)")
 
     def run(self, seed: int, first: int, count: int) -> np.ndarray:
         cp, p = self.cp, self.plan
         self.tallies.fill(0)
-        lanes = self.sms * BLOCKS_PER_SM * BLOCK
-        grid = max(1, min(self.sms * BLOCKS_PER_SM, (count + BLOCK - 1) // BLOCK))
-        del lanes
+        grid = max(1, min(self.sms * self.blocks_per_sm, (count + BLOCK - 1) // BLOCK))
         self.kernel((grid,), (BLOCK,), (self.config, np.int32(len(p.layers)), np.int32(p.n_r),
                                         np.int32(p.n_z), np.uint64(seed), np.uint64(first),
-                                        np.uint64(count), self.tallies))
+                                        np.uint64(count), self.tallies),
+                    shared_mem=self.shared_bytes)
         return cp.asnumpy(self.tallies)

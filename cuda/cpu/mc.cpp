@@ -57,13 +57,13 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
         std::vector<u64> local(size, 0);
         LocalSink sink{local.data()};
         u64 events = 0;
+        constexpr long long CHUNK = 64;
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 64)
+#pragma omp for schedule(dynamic, 1)
 #endif
-        for (long long i = 0; i < n; ++i) {
-            bssrdf::mc::Photon<T> p;
-            bssrdf::mc::mc_launch(p, s, seed, first + static_cast<u64>(i));
-            while (p.alive) events += bssrdf::mc::mc_event(p, s, sink) ? 1 : 0;
+        for (long long c = 0; c < n; c += CHUNK) {
+            const u64 m = static_cast<u64>(c + CHUNK < n ? CHUNK : n - c);
+            events += bssrdf::mc::mc_trace_lane<T>(s, seed, first + static_cast<u64>(c), m, 0, 1, sink);
         }
         local[bssrdf::mc::EVENTS] += events;
 #ifdef _OPENMP

@@ -22,9 +22,9 @@
 // same tallies for any thread layout, on the CPU (OpenMP) and the GPU (atomics). The layout of
 // the tally array is given by `TallyLayout`; the host (bssrdf/mc/_run.py) scales it back.
 //
-// Consumers: cuda/mc.cu (GPU, one interaction per loop trip in persistent lanes) and
-// cuda/cpu/module.cpp (CPU, one photon to its end per OpenMP iteration). Both call
-// `mc_launch` and `mc_event` below, so the physics is written once.
+// Consumers: cuda/mc.cu (GPU: one lane per thread) and cuda/cpu/mc.cpp (CPU: OpenMP threads
+// over chunks of photons) both run `mc_trace_lane` below, so the physics and the loop around
+// it are written once.
 #pragma once
 #include "common.h"
 #include "fresnel.h"
@@ -155,7 +155,20 @@ BSSRDF_HD inline void mc_sincos(double a, double* s, double* c) {
 #endif
 }
 
-template <class T> BSSRDF_HD inline T mc_inf() { return T(1) / T(0); }
+BSSRDF_HD inline float mc_inf(float) {
+#if defined(__CUDA_ARCH__)
+    return __int_as_float(0x7f800000);
+#else
+    return HUGE_VALF;
+#endif
+}
+BSSRDF_HD inline double mc_inf(double) {
+#if defined(__CUDA_ARCH__)
+    return __longlong_as_double(0x7ff0000000000000LL);
+#else
+    return HUGE_VAL;
+#endif
+}
 
 // A new photon, photon number `index` of the run keyed by `seed`, entering at the origin.
 template <class T>
@@ -288,17 +301,14 @@ template <class T, class Sink>
 BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, Sink& sink) {
     const Layer<T>& L = s.layer[p.layer];
     if (p.sleft <= T(0)) p.sleft = -mc_log(p.uniform());
-    const T inf = mc_inf<T>();
+    const T inf = mc_inf(T(0));
     const T s_step = L.mu_t > T(0) ? p.sleft * L.inv_mu_t : inf;
-    T d_wall = inf;
-    if (p.uz > T(0)) {
-        d_wall = (L.z_bot - p.z) / p.uz;
-    } else if (p.uz < T(0)) {
-        d_wall = (L.z_top - p.z) / p.uz;
-    }
+    // distance to the interface ahead (selects, not branches: the sign of uz is a coin flip)
+    const T z_wall = p.uz > T(0) ? L.z_bot : L.z_top;
+    const T d_wall = p.uz != T(0) ? (z_wall - p.z) / p.uz : inf;
     const bool hit = d_wall <= s_step;
     const T hop = hit ? d_wall : s_step;
-    if (!(p.path + hop <= s.max_path)) {  // also catches a hop to infinity
+    if (!(p.path + hop <= s.max_path) || !(hop < inf)) {  // (a hop to infinity: a clear layer, uz = 0)
         const T rest = b_max(T(0), s.max_path - p.path);
         p.x += rest * p.ux;
         p.y += rest * p.uy;
@@ -311,7 +321,7 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, Sink& sink) {
     p.x += hop * p.ux;
     p.y += hop * p.uy;
     if (hit) {
-        p.z = p.uz > T(0) ? L.z_bot : L.z_top;
+        p.z = z_wall;
         p.sleft = b_max(T(0), p.sleft - d_wall * L.mu_t);
         cross_interface(p, s, sink);
         return false;
@@ -320,6 +330,27 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, Sink& sink) {
     p.sleft = T(0);
     interact(p, s, sink);
     return true;
+}
+
+// A lane of a launch: photons first + lane, first + lane + stride, ... (below first + count),
+// one event per loop trip; a finished photon is replaced at once, so on a GPU a warp's lanes
+// stay busy while long photons finish. Returns the number of interactions. The GPU runs one lane
+// per thread (stride = the grid's threads), the CPU one lane per chunk of photons (stride 1).
+template <class T, class Sink>
+BSSRDF_HD inline u64 mc_trace_lane(const Setup<T>& s, u64 seed, u64 first, u64 count, u64 lane,
+                                   u64 stride, Sink& sink) {
+    Photon<T> p;
+    p.alive = false;
+    u64 next = lane, events = 0;
+    while (true) {
+        if (!p.alive) {
+            if (next >= count) break;
+            mc_launch(p, s, seed, first + next);
+            next += stride;
+        }
+        events += mc_event(p, s, sink) ? 1u : 0u;
+    }
+    return events;
 }
 
 }  // namespace mc

@@ -61,12 +61,14 @@ BSSRDF_HD inline U32x4 philox4x32_10(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32
 }
 
 // A photon's stream: key = seed, counter = (draw block, 0, photon index lo, photon index hi).
-// Each block yields four numbers; `next_u32` hands them out in order.
+// Each block yields four numbers, handed out in order by `next_u32`. The buffer is a queue
+// shifted by one on every draw rather than an indexed array, so that on a GPU it stays in
+// registers (a dynamically indexed array would live in local memory).
 struct PhiloxStream {
     u32 key0, key1;     // the run's seed
     u32 idx0, idx1;     // the photon index
     u32 block;          // next counter block to generate
-    int used;           // numbers already taken from `buf` (4 = empty)
+    int left;           // numbers left in `buf`
     u32 buf[4];
 
     BSSRDF_HD void reset(u64 seed, u64 photon) {
@@ -75,20 +77,25 @@ struct PhiloxStream {
         idx0 = static_cast<u32>(photon);
         idx1 = static_cast<u32>(photon >> 32);
         block = 0;
-        used = 4;
+        left = 0;
     }
 
     BSSRDF_HD u32 next_u32() {
-        if (used == 4) {
+        if (left == 0) {
             const U32x4 r = philox4x32_10(block, 0u, idx0, idx1, key0, key1);
             buf[0] = r.v[0];
             buf[1] = r.v[1];
             buf[2] = r.v[2];
             buf[3] = r.v[3];
             ++block;
-            used = 0;
+            left = 4;
         }
-        return buf[used++];
+        const u32 x = buf[0];
+        buf[0] = buf[1];
+        buf[1] = buf[2];
+        buf[2] = buf[3];
+        --left;
+        return x;
     }
 };
 
