@@ -26,7 +26,7 @@ def as_float_array(name: str, value) -> np.ndarray:
 
 def _first_bad(arr: np.ndarray, ok: np.ndarray) -> str:
     bad = np.flatnonzero(~np.atleast_1d(ok))[0]
-    val = np.atleast_1d(arr)[bad]
+    val = np.atleast_1d(arr)[bad].item()
     return f"{val!r}" if arr.ndim == 0 else f"{val!r} (channel {bad})"
 
 
@@ -40,7 +40,7 @@ def check_range(name: str, arr: np.ndarray, *, lo: float | None = None, hi: floa
         ok &= (arr < hi) if hi_open else (arr <= hi)
     if not np.all(ok):
         left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
+        right = ")" if hi_open or hi is None else "]"
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
         unit_s = f" {unit}" if unit else ""

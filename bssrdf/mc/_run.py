@@ -250,7 +250,8 @@ def simulate(
     -----
     Each photon's random numbers come from Philox4x32-10 keyed by ``seed`` with counter
     (draw, photon index). Photons are split into 64 batches of consecutive indices; the standard
-    error of each tally is that of the batch means. A run is reproducible bit for bit on a
+    error of each tally is that of the batch means (batches are traced round-robin, so an
+    interrupted run has errors too). A run is reproducible bit for bit on a
     backend; the CPU and GPU trace the same photons, their tallies agreeing to float rounding.
     """
     layers = _check_layers(layers)
@@ -272,38 +273,44 @@ def simulate(
                            "reinstall with a C++17 compiler present (pip install -e .)")
     runner = _make_runner(name, plan, dtype, n_threads)
 
+    # Batches are fixed ranges of photon indices (so a run's errors do not depend on how it was
+    # launched); launches visit the batches round-robin, each tracing the next photons of one
+    # batch, so that an interrupted run has traced part of every batch.
     n_batches = min(N_BATCHES, n_photons)
     edges = [n_photons * b // n_batches for b in range(n_batches + 1)]
+    nxt = edges[:-1]
     sums = np.zeros((n_batches, plan.size), dtype=np.float64)
     ints = np.zeros(N_SCALARS + len(layers), dtype=object)  # exact ledger (Python ints)
     done = np.zeros(n_batches, dtype=np.int64)
     events = 0
-    launch = 1024 if name == "cpu" else 1 << 16
+    launch = 256 if name == "cpu" else 1 << 14
     target = TARGET_LAUNCH_S[name]
     interrupted = False
-    t0 = time.perf_counter()
     bar = _progress_bar(n_photons, progress)
+    t0 = time.perf_counter()
     try:
         with _Interrupt() as stop:
-            for b in range(n_batches):
-                first = edges[b]
-                while first < edges[b + 1] and not stop.flag:
-                    count = min(launch, edges[b + 1] - first)
+            while not stop.flag and any(nxt[b] < edges[b + 1] for b in range(n_batches)):
+                for b in range(n_batches):
+                    if stop.flag:
+                        break
+                    count = min(launch, edges[b + 1] - nxt[b])
+                    if count <= 0:
+                        continue
                     t_launch = time.perf_counter()
-                    t = runner.run(seed, first, count)
+                    t = runner.run(seed, nxt[b], count)
                     dt = time.perf_counter() - t_launch
                     sums[b] += t.astype(np.float64)
                     ints += [int(x) for x in t[: N_SCALARS + len(layers)]]
                     events += int(t[EVENTS])
                     done[b] += count
-                    first += count
+                    nxt[b] += count
                     if bar is not None:
                         bar.update(count)
-                    rate = count / max(dt, 1e-6)
-                    launch = int(min(MAX_LAUNCH, max(256, min(4 * launch, rate * target))))
-                if stop.flag:
-                    interrupted = True
-                    break
+                    if count == launch:  # a full launch: aim the next one at the target time
+                        rate = count / max(dt, 1e-6)
+                        launch = int(min(MAX_LAUNCH, max(256, min(4 * launch, rate * target))))
+            interrupted = stop.flag and int(done.sum()) < n_photons
     finally:
         if bar is not None:
             bar.close()

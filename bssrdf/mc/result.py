@@ -152,6 +152,8 @@ class MCResult:
                 f.attrs["max_path_length"] = (np.nan if self.max_path_length is None
                                               else self.max_path_length)
                 for k, v in self.extra.items():
+                    if k in f.attrs:
+                        raise ValueError(f"MCResult.extra: {k!r} would overwrite a standard attribute")
                     f.attrs[k] = v
                 layers = np.array([(float(L.medium.sigma_a), float(L.medium.sigma_s),
                                     float(L.medium.g), float(L.medium.eta), L.thickness)
