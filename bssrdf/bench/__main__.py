@@ -1,8 +1,8 @@
-"""Benchmarks: ``python -m bssrdf.bench profiles``.
+"""Benchmarks: ``python -m bssrdf.bench profiles`` and ``python -m bssrdf.bench mc``.
 
-Prints evaluated values per second for the dipole and the multipole (10 and 40 dipole pairs,
-i.e. 21 and 81 dipoles, as fixed image sums) on every available backend, over array sizes
-from 1e3 up to ``--max-size``. On a GPU it also measures the device's copy bandwidth
+``profiles`` prints evaluated values per second for the dipole and the multipole (10 and 40
+dipole pairs, i.e. 21 and 81 dipoles, as fixed image sums) on every available backend, over array
+sizes from 1e3 up to ``--max-size``. On a GPU it also measures the device's copy bandwidth
 (device-to-device copy of a large array) and prints the fraction of it that the dipole kernel
 moves (it reads r and writes R: 2 values' worth of bytes per value).
 
@@ -10,6 +10,14 @@ Timing: each case is run once to warm up (compilation, caches), then repeated un
 ``--min-time`` seconds have passed; the best repetition is reported. GPU timings use CUDA
 events around the kernel launch alone ("kernel") and around the public API call, which also
 validates the radii ("api").
+
+``mc`` prints the speed of the Monte Carlo tracer (:func:`bssrdf.mc.simulate`): photons per ms,
+scattering events per second, wall time, photon count and device, for every available backend
+and each case (MCX's ``cube60`` physics with its 5 ns cut, a three-layer skin stack with Fresnel
+boundaries, and cube60 without the cut, the physics of the MCML comparison), beside the speed
+targets. Each case is traced once with a few photons to warm up (kernel compilation), then
+timed once through the public call (``MCResult.wall_time``: launches, copies and statistics
+included).
 """
 
 from __future__ import annotations
@@ -144,6 +152,147 @@ def _speedup_summary(rows: list[dict]) -> None:
             print(f"# {model}: CPU extension / NumPy reference (float64, "
                   f"{pick[('cpu', 'float64')]['size']:.0e} values): {s:.1f}x")
 
+# -- Monte Carlo ------------------------------------------------------------------------------
+C_MM_PER_NS = 299.792458   # speed of light in vacuum [mm/ns]
+CUBE60_N = 1.37
+CUBE60_CUT = C_MM_PER_NS * 5.0 / CUBE60_N   # path length [mm] of 5 ns of flight in n = 1.37 (≈ 1094)
+
+# speed targets of the tracer, and the codes they come from (see the table's "target" column)
+GPU_PHOTONS_PER_MS = 1.0e6    # cube60, one GPU (MCX pmcx: ~3.5e5 photons/ms on an H100)
+GPU_EVENTS_PER_S = 1.0e11     # cube60, one GPU
+CPU_PHOTONS_PER_S_CORE = 5e5  # cube60 physics, per core (MCML 1.2.2, gcc -O3: ~1.7e5 photons/s, one core)
+DEFAULT_PHOTONS = {"cpu": 1e6, "cuda": 1e8}   # a few seconds per case on a CPU, ~1 s on a GPU
+
+
+def _mc_cases() -> dict[str, dict]:
+    """name -> keyword arguments of bssrdf.mc.simulate (besides photons, backend, precision)."""
+    from .. import Layer
+
+    # MCX's cube60 benchmark physics as an infinite slab: μa 0.005 mm⁻¹, μs 1 mm⁻¹, g 0.01,
+    # 60 mm thick, n 1.37 inside and outside (no reflection at the boundaries), pencil beam.
+    cube60 = [Layer(Medium(0.005, 1.0, 0.01, CUBE60_N), 60.0)]
+    matched = dict(n_above=CUBE60_N, n_below=CUBE60_N, r_max=30.0, n_r=100, n_z=60)
+    # Skin near 600 nm in air, Fresnel at every boundary. Round, representative values (not a fit
+    # to one data set) inside the ranges reviewed by Bashkatov, Genina & Tuchin, J. Innov. Opt.
+    # Health Sci. 4, 9-38 (2011), skin/dermis/subcutaneous-fat tables; the skin reduced scattering
+    # of Jacques, Phys. Med. Biol. 58, R37 (2013), 46.0 cm⁻¹ (λ/500 nm)^-1.421 ≈ 3.6 mm⁻¹ at 600 nm:
+    #   epidermis 0.1 mm: μa 0.4 mm⁻¹ (light-moderate melanin), μs 25 mm⁻¹, g 0.80 (μs' 5.0), n 1.40
+    #   dermis    1.5 mm: μa 0.05 mm⁻¹ (~1-2 % blood),         μs 20 mm⁻¹, g 0.85 (μs' 3.0), n 1.40
+    #   subcutis  3.0 mm: μa 0.02 mm⁻¹ (fat),                  μs 15 mm⁻¹, g 0.90 (μs' 1.5), n 1.44
+    skin = [Layer(Medium(0.4, 25.0, 0.80, 1.40), 0.1),
+            Layer(Medium(0.05, 20.0, 0.85, 1.40), 1.5),
+            Layer(Medium(0.02, 15.0, 0.90, 1.44), 3.0)]
+    return {
+        "cube60": dict(layers=cube60, max_path_length=CUBE60_CUT, **matched),
+        "skin3": dict(layers=skin, n_above=1.0, n_below=1.0, r_max=10.0, n_r=100, n_z=100),
+        "cube60-nocut": dict(layers=cube60, max_path_length=None, **matched),
+    }
+
+
+MC_CASE_LABELS = {
+    "cube60": "cube60 (5 ns cut)",
+    "skin3": "skin, 3 layers, Fresnel",
+    "cube60-nocut": "cube60, no cut (MCML)",
+}
+
+
+def _mc_target(backend_name: str, case: str, photons_per_ms: float, events_per_s: float,
+               n_threads: int) -> str:
+    """The issue's target for this row and how the measurement compares ("" where none applies)."""
+    if backend_name == "cuda" and case == "cube60":
+        ok = photons_per_ms >= GPU_PHOTONS_PER_MS and events_per_s >= GPU_EVENTS_PER_S
+        return (f">= {GPU_PHOTONS_PER_MS:.1e}/ms, {GPU_EVENTS_PER_S:.0e} ev/s: "
+                f"{photons_per_ms / GPU_PHOTONS_PER_MS:.0%}, {events_per_s / GPU_EVENTS_PER_S:.0%}"
+                f"{'' if ok else ' (below)'}")
+    if backend_name == "cpu" and case.startswith("cube60"):
+        per_core = photons_per_ms * 1e3 / n_threads
+        ok = per_core >= CPU_PHOTONS_PER_S_CORE
+        return (f">= {CPU_PHOTONS_PER_S_CORE:.0e}/s/core: {per_core:.2e} "
+                f"({per_core / CPU_PHOTONS_PER_S_CORE:.0%}){'' if ok else ' (below)'}")
+    return ""
+
+
+def bench_mc(backends, cases, precisions, photons, n_threads) -> list[dict]:
+    """Trace each case once per backend and precision; print and return one row each."""
+    from .. import mc
+
+    all_cases = _mc_cases()
+    rows = []
+    header = (f"{'backend':7} {'precision':9} {'case':24} {'photons':>8} {'wall s':>7} {'photons/ms':>10} "
+              f"{'events/s':>9} {'ev/photon':>9}  {'target (this/target)':40} device")
+    print(header)
+    print("-" * len(header))
+    for b in backends:
+        threads = None
+        if b == "cpu":
+            threads = n_threads or backend._core().max_threads()
+        count = int(photons if photons is not None else DEFAULT_PHOTONS[b])
+        for precision in precisions:
+            for case in cases:
+                kw = all_cases[case]
+                run = dict(backend=b, precision=precision, progress=False, n_threads=threads, seed=1, **kw)
+                if b == "cuda":
+                    run.pop("n_threads")
+                mc.simulate(n_photons=min(count, 10_000), **run)   # warm-up: kernel compilation, caches
+                res = mc.simulate(n_photons=count, **run)
+                t = res.wall_time
+                per_ms = res.n_photons / t / 1e3
+                ev_s = res.events / t
+                target = _mc_target(b, case, per_ms, ev_s, threads or 1)
+                rows.append(dict(backend=b, precision=precision, case=case, photons=res.n_photons,
+                                 wall_time=t, photons_per_ms=per_ms, events_per_s=ev_s,
+                                 events=res.events, device=res.device, target=target))
+                print(f"{b:7} {precision:9} {MC_CASE_LABELS[case]:24} {res.n_photons:>8.1e} {t:>7.2f} "
+                      f"{per_ms:>10.3g} {ev_s:>9.2e} {res.events / res.n_photons:>9.1f}  {target:40} "
+                      f"{res.device}", flush=True)
+    return rows
+
+
+def _mc_main(args) -> int:
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
+    errors = []
+    for b in backends:
+        if b not in ("cpu", "cuda"):
+            errors.append(f"--backends: the Monte Carlo tracer runs on 'cpu' or 'cuda'; got {b!r}")
+            continue
+        try:
+            backend.resolve(b)
+        except (ValueError, RuntimeError) as e:
+            errors.append(str(e))
+    unknown = [c for c in cases if c not in MC_CASE_LABELS]
+    if unknown:
+        errors.append(f"--cases must be among {', '.join(MC_CASE_LABELS)}; got {', '.join(unknown)}")
+    bad = [p for p in precisions if p not in ("single", "double")]
+    if bad:
+        errors.append(f"--precision must be 'single' and/or 'double'; got {', '.join(bad)}")
+    if not (backends and cases and precisions):
+        errors.append("--backends, --cases and --precision need at least one entry each")
+    if args.photons is not None and not (args.photons >= 1 and float(args.photons).is_integer()):
+        errors.append(f"--photons must be an integer >= 1; got {args.photons:g}")
+    if args.threads is not None and args.threads < 1:
+        errors.append(f"--threads must be >= 1; got {args.threads}")
+    if errors:
+        print(f"bssrdf.bench: error: {errors[0]}", file=sys.stderr)
+        return 2
+    import platform
+
+    threads = args.threads or (backend._core().max_threads() if backend.cpu_available() else "n/a")
+    print(f"# bssrdf.bench mc on {platform.node()} ({platform.processor() or platform.machine()}), "
+          f"backends {backends}, CPU threads {threads}")
+    print(f"# cube60: μa 0.005 mm⁻¹, μs 1 mm⁻¹, g 0.01, 60 mm slab, n 1.37 inside and out, pencil beam; "
+          f"cut at c·5 ns/1.37 = {CUBE60_CUT:.1f} mm")
+    print(f"# targets: GPU >= {GPU_PHOTONS_PER_MS:.1e} photons/ms and >= {GPU_EVENTS_PER_S:.0e} events/s "
+          f"on cube60 (MCX pmcx ~3.5e5 photons/ms on an H100); CPU >= {CPU_PHOTONS_PER_S_CORE:.0e} "
+          f"photons/s per core on cube60 physics (MCML 1.2.2, gcc -O3: ~1.7e5 photons/s on one core)")
+    try:
+        bench_mc(backends, cases, precisions, args.photons, args.threads)
+    except ValueError as e:   # e.g. a photon count beyond what simulate() accepts
+        print(f"bssrdf.bench: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bssrdf.bench",
@@ -157,7 +306,21 @@ def main(argv=None) -> int:
     q.add_argument("--dtypes", default="float64,float32", help="default: %(default)s")
     q.add_argument("--min-time", type=float, default=0.3,
                    help="seconds of repetitions per point (default %(default)s)")
+    q = sub.add_parser("mc", help="Monte Carlo tracer speed: photons/ms and scattering events/s")
+    mc_default = [b for b in backend.available_backends() if b in ("cuda", "cpu")]
+    q.add_argument("--backends", default=",".join(mc_default),
+                   help="comma-separated, of cuda and cpu (default: all available here: %(default)s)")
+    q.add_argument("--cases", default=",".join(MC_CASE_LABELS),
+                   help="comma-separated cases (default: %(default)s)")
+    q.add_argument("--photons", type=float, default=None,
+                   help="photons per case (default 1e6 on the CPU, 1e8 on a GPU)")
+    q.add_argument("--threads", type=int, default=None,
+                   help="OpenMP threads of the CPU backend (default: all cores)")
+    q.add_argument("--precision", default="single",
+                   help="comma-separated: single, double (default: %(default)s)")
     args = p.parse_args(argv)
+    if args.what == "mc":
+        return _mc_main(args)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         try:
