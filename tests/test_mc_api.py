@@ -43,21 +43,33 @@ def test_philox_known_answers(ctr, key, want):
 
 def test_photon_streams_are_uniform_and_distinct():
     core = backend._core()
-    a = np.array(core.mc_uniforms_f64(7, 0, 100_000))
+    a = np.array(core.mc_uniforms_f64(7, 0, 25_000))  # 4 numbers per event
     assert 0.0 < a.min() and a.max() < 1.0
     # mean and variance of U(0,1): 1/2 and 1/12, within 5 standard errors
     assert abs(a.mean() - 0.5) < 5 * math.sqrt(1 / 12 / a.size)
     assert abs(a.var() - 1 / 12) < 5 * math.sqrt(1 / 180 / a.size)
-    # the stream is Philox blocks (block, 0, photon lo, photon hi) under key (seed lo, seed hi)
-    block0 = core.philox4x32_10(0, 0, 0, 0, 7, 0)
-    assert np.allclose(a[:4], (np.array(block0) + 0.5) / 2**32)
-    f = np.array(core.mc_uniforms_f32(7, 0, 8))
-    assert np.allclose(f[:4], ((np.array(block0) >> 9) + 0.5) / 2**23)
-    assert core.mc_uniforms_f64(7, 1, 4) != core.mc_uniforms_f64(7, 0, 4)
-    assert core.mc_uniforms_f64(8, 0, 4) != core.mc_uniforms_f64(7, 0, 4)
-    big = core.mc_uniforms_f64(2**64 - 1, 2**40 + 3, 4)
-    want = core.philox4x32_10(0, 0, 3, 2**8, 0xFFFFFFFF, 0xFFFFFFFF)
-    assert np.allclose(big, (np.array(want) + 0.5) / 2**32)
+    # event k of photon i draws Philox block (k, 0, i lo, i hi) under key (seed lo, seed hi)
+    block1 = np.array(core.philox4x32_10(1, 0, 0, 0, 7, 0))
+    assert np.array_equal(a[4:8], (block1 + 0.5) / 2**32)
+    f = np.array(core.mc_uniforms_f32(7, 0, 2))
+    assert np.array_equal(f[4:8], ((block1 >> 9) + 0.5) / 2**23)
+    assert core.mc_uniforms_f64(7, 1, 1) != core.mc_uniforms_f64(7, 0, 1)
+    assert core.mc_uniforms_f64(8, 0, 1) != core.mc_uniforms_f64(7, 0, 1)
+    big = core.mc_uniforms_f64(2**64 - 1, 2**40 + 3, 1)
+    want = np.array(core.philox4x32_10(0, 0, 3, 2**8, 0xFFFFFFFF, 0xFFFFFFFF))
+    assert np.array_equal(big, (want + 0.5) / 2**32)
+
+
+@pytest.mark.parametrize("suffix,tol", [("f32", 2e-7), ("f64", 1.5e-15)])
+def test_azimuth_sincos_polynomials(suffix, tol):
+    """The tracer's branch-free sin/cos of 2 pi xi against libm over [0, 1], quadrant edges included."""
+    fn = getattr(backend._core(), f"mc_sincos_2pi_{suffix}")
+    xi = np.concatenate([np.linspace(0.0, 1.0, 20001), [0.125, 0.375, 0.625, 0.875, 1 - 2**-24]])
+    if suffix == "f32":
+        xi = xi.astype(np.float32).astype(np.float64)
+    got = np.array([fn(x) for x in xi])
+    np.testing.assert_allclose(got[:, 0], np.sin(2 * np.pi * xi), rtol=0, atol=tol)
+    np.testing.assert_allclose(got[:, 1], np.cos(2 * np.pi * xi), rtol=0, atol=tol)
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -130,11 +142,13 @@ def test_ledger_check_raises_naming_the_tallies():
 def test_split_layer_equals_one_layer():
     """An interface between two layers of the same medium changes nothing (steps carry over)."""
     m = bssrdf.Medium(sigma_a=0.5, sigma_s=5.0, g=0.5, eta=1.4)
-    one = _cpu([Layer(m, 0.6)], 20_000)
-    two = _cpu([Layer(m, 0.25), Layer(m, 0.35)], 20_000)
-    for name in ("R_diffuse", "T_total", "A_total", "R_single"):
-        # the same photons, positions equal up to float rounding at the extra interface
-        assert getattr(two, name) == pytest.approx(getattr(one, name), abs=2e-3), name
+    one = _cpu([Layer(m, 0.6)], 40_000)
+    two = _cpu([Layer(m, 0.25), Layer(m, 0.35)], 40_000, seed=1)
+    for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered"):
+        # crossing the extra interface is an event of its own (new random numbers): compare
+        # statistically
+        diff = getattr(two, name) - getattr(one, name)
+        assert abs(diff) < 4 * math.hypot(one.stderr(name), two.stderr(name)), name
     assert two.A_layers.sum() == pytest.approx(two.A_total)
 
 

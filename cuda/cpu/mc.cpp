@@ -78,13 +78,25 @@ std::tuple<u32, u32, u32, u32> philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u3
     return {r.v[0], r.v[1], r.v[2], r.v[3]};
 }
 
-// The first `n` uniforms of photon `index`'s stream (for tests of stream layout).
-template <class T> std::vector<double> uniforms(std::uint64_t seed, std::uint64_t index, int n) {
-    bssrdf::PhiloxStream rng;
-    rng.reset(seed, index);
-    std::vector<double> out(n);
-    for (int i = 0; i < n; ++i) out[i] = bssrdf::u01_open(rng.next_u32(), T(0));
+// The uniforms of photon `index`'s first `n_events` events, four per event (tests of the stream).
+template <class T> std::vector<double> uniforms(std::uint64_t seed, std::uint64_t index, int n_events) {
+    const bssrdf::PhiloxKey key = bssrdf::PhiloxKey::of(seed);
+    bssrdf::mc::Photon<T> p;
+    p.index = index;
+    p.event = 0;
+    std::vector<double> out;
+    for (int i = 0; i < n_events; ++i) {
+        const bssrdf::mc::Draw<T> d = bssrdf::mc::next_draw(p, key);
+        for (int j = 0; j < 4; ++j) out.push_back(d.u[j]);
+    }
     return out;
+}
+
+// sin and cos of 2 pi xi by the tracer's polynomials (tests of their accuracy).
+template <class T> std::tuple<double, double> sincos_2pi(double xi) {
+    T s, c;
+    bssrdf::mc::sincos_2pi(static_cast<T>(xi), &s, &c);
+    return {s, c};
 }
 
 }  // namespace
@@ -95,8 +107,10 @@ void bind_mc(nb::module_& m) {
     m.def("mc_trace_f32", &mc_trace<float>, "Trace photons [first, first+count) in float; add tallies.");
     m.def("mc_trace_f64", &mc_trace<double>, "Trace photons [first, first+count) in double; add tallies.");
     m.def("philox4x32_10", &philox, "Philox4x32-10 block of counter (c0..c3) under key (k0, k1).");
-    m.def("mc_uniforms_f32", &uniforms<float>, "First n uniforms of a photon's stream (float).");
-    m.def("mc_uniforms_f64", &uniforms<double>, "First n uniforms of a photon's stream (double).");
+    m.def("mc_uniforms_f32", &uniforms<float>, "Uniforms of a photon's first n events (float).");
+    m.def("mc_uniforms_f64", &uniforms<double>, "Uniforms of a photon's first n events (double).");
+    m.def("mc_sincos_2pi_f32", &sincos_2pi<float>, "(sin, cos) of 2 pi xi, the tracer's float polynomials.");
+    m.def("mc_sincos_2pi_f64", &sincos_2pi<double>, "(sin, cos) of 2 pi xi, the tracer's double polynomials.");
     m.attr("mc_n_scalars") = static_cast<int>(bssrdf::mc::N_SCALARS);
     m.attr("mc_max_layers") = bssrdf::mc::MAX_LAYERS;
 }

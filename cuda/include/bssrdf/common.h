@@ -38,6 +38,8 @@ BSSRDF_HD inline float b_log(float x) { return logf(x); }
 BSSRDF_HD inline double b_log(double x) { return log(x); }
 BSSRDF_HD inline float b_sinh(float x) { return sinhf(x); }
 BSSRDF_HD inline double b_sinh(double x) { return sinh(x); }
+BSSRDF_HD inline float b_floor(float x) { return floorf(x); }
+BSSRDF_HD inline double b_floor(double x) { return floor(x); }
 BSSRDF_HD inline float b_abs(float x) { return fabsf(x); }
 BSSRDF_HD inline double b_abs(double x) { return fabs(x); }
 

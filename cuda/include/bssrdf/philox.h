@@ -60,44 +60,21 @@ BSSRDF_HD inline U32x4 philox4x32_10(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32
     return out;
 }
 
-// A photon's stream: key = seed, counter = (draw block, 0, photon index lo, photon index hi).
-// Each block yields four numbers, handed out in order by `next_u32`. The buffer is a queue
-// shifted by one on every draw rather than an indexed array, so that on a GPU it stays in
-// registers (a dynamically indexed array would live in local memory).
-struct PhiloxStream {
-    u32 key0, key1;     // the run's seed
-    u32 idx0, idx1;     // the photon index
-    u32 block;          // next counter block to generate
-    int left;           // numbers left in `buf`
-    u32 buf[4];
-
-    BSSRDF_HD void reset(u64 seed, u64 photon) {
-        key0 = static_cast<u32>(seed);
-        key1 = static_cast<u32>(seed >> 32);
-        idx0 = static_cast<u32>(photon);
-        idx1 = static_cast<u32>(photon >> 32);
-        block = 0;
-        left = 0;
-    }
-
-    BSSRDF_HD u32 next_u32() {
-        if (left == 0) {
-            const U32x4 r = philox4x32_10(block, 0u, idx0, idx1, key0, key1);
-            buf[0] = r.v[0];
-            buf[1] = r.v[1];
-            buf[2] = r.v[2];
-            buf[3] = r.v[3];
-            ++block;
-            left = 4;
-        }
-        const u32 x = buf[0];
-        buf[0] = buf[1];
-        buf[1] = buf[2];
-        buf[2] = buf[3];
-        --left;
-        return x;
+// A photon's random numbers: block k of photon i under seed is
+//   philox4x32_10(counter = (k, 0, i lo, i hi), key = (seed lo, seed hi)).
+// The Monte Carlo tracer draws one block per event (four numbers, see bssrdf/mc.h), so a
+// photon's numbers depend on (seed, photon index, event number) only.
+struct PhiloxKey {
+    u32 k0, k1;
+    BSSRDF_HD static PhiloxKey of(u64 seed) {
+        PhiloxKey k = {static_cast<u32>(seed), static_cast<u32>(seed >> 32)};
+        return k;
     }
 };
+
+BSSRDF_HD inline U32x4 photon_block(const PhiloxKey& key, u64 photon, u32 k) {
+    return philox4x32_10(k, 0u, static_cast<u32>(photon), static_cast<u32>(photon >> 32), key.k0, key.k1);
+}
 
 // Uniform numbers in the open interval (0, 1) from one 32-bit word, identical on every
 // backend: the top 23 bits for float (so that the centred value stays below 1 in float), all
