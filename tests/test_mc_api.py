@@ -183,6 +183,26 @@ def test_reproducible_and_thread_independent():
     assert c.R_diffuse != a.R_diffuse
 
 
+@pytest.mark.parametrize("precision,tol", [("double", 1e-9), ("single", 2e-3)])
+def test_simd_lanes_equal_the_gpu_loop(monkeypatch, precision, tol):
+    """The CPU's SIMD lanes and mc_trace_lane (the loop the GPU kernel runs) trace the same photons."""
+    layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
+    kw = dict(r_max=3.0, n_r=30, seed=5, precision=precision, n_below=1.5, max_path_length=40.0)
+    simd = _cpu(layers, 20_000, **kw)
+    real_init = run_mod._CpuRunner.__init__
+
+    def scalar_init(self, *a, **k):
+        real_init(self, *a, **k)
+        self.simd = False
+
+    monkeypatch.setattr(run_mod._CpuRunner, "__init__", scalar_init)
+    scalar = _cpu(layers, 20_000, **kw)
+    assert scalar.events == pytest.approx(simd.events, rel=tol)
+    for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered", "W_cut"):
+        assert getattr(scalar, name) == pytest.approx(getattr(simd, name), abs=tol), name
+    np.testing.assert_allclose(scalar.A_z, simd.A_z, rtol=0, atol=tol * simd.A_z.max())
+
+
 # -- files -----------------------------------------------------------------------------------
 def test_hdf5_round_trip(tmp_path):
     res = _cpu([SLAB, Layer(bssrdf.Medium(0.1, 2.0, 0.9, 1.4), float("inf"))], 3_000, n_above=1.2)

@@ -136,12 +136,13 @@ class _CpuRunner:
         self.fn = getattr(core, "mc_trace_f32" if dtype == np.float32 else "mc_trace_f64")
         self.plan = plan
         self.n_threads = 0 if n_threads is None else int(n_threads)
+        self.simd = True  # False: the GPU kernel's scalar loop, on the CPU (tests compare the two)
         self.device = f"CPU, {core.max_threads() if not n_threads else n_threads} OpenMP threads"
 
     def run(self, seed: int, first: int, count: int) -> np.ndarray:
         p = self.plan
         t = np.zeros(p.size, dtype=np.uint64)
-        self.fn(p.config, len(p.layers), p.n_r, p.n_z, seed, first, count, t, self.n_threads)
+        self.fn(p.config, len(p.layers), p.n_r, p.n_z, seed, first, count, t, self.n_threads, self.simd)
         return t
 
 

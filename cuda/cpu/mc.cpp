@@ -14,6 +14,17 @@
 #include <omp.h>
 #endif
 
+// glibc's libmvec has vector logf/log (<= 4 ulp); declaring the SIMD variants (before the
+// headers that call them) lets the `omp simd` loops below call them (math.h declares them only
+// under -ffast-math).
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
+extern "C" float logf(float) noexcept __attribute__((simd("notinbranch")));
+extern "C" double log(double) noexcept __attribute__((simd("notinbranch")));
+#define BSSRDF_MC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define BSSRDF_MC_CLONES
+#endif
+
 #include "bssrdf/mc.h"
 
 namespace nb = nanobind;
@@ -30,11 +41,174 @@ struct LocalSink {
     void add(int i, u64 v) { t[i] += v; }
 };
 
+
+// W photons traced side by side, one event per loop trip, in structure-of-arrays form: the
+// arithmetic of an event (generator, hop, scattering direction) runs over all lanes in SIMD
+// loops, what branches (interfaces, tallies, roulette) lane by lane. Each lane performs exactly
+// the steps of bssrdf::mc::mc_event, with the same functions and the same random numbers, so the
+// photons are those of the GPU and of mc_trace_lane; only rounding differs (vector logf).
+template <class T, int W> struct Lanes {
+    // photon state
+    T x[W], y[W], z[W], ux[W], uy[W], uz[W], w[W], sleft[W], path[W];
+    u32 idx0[W], idx1[W], event[W];
+    int layer[W], n_scatter[W], alive[W];
+    // the lane's layer, copied on entry
+    T mu_t[W], inv_mu_t[W], albedo[W], g[W], z0[W], z1[W];
+    // per event
+    T u[4][W], hop[W], d_wall[W], h_sleft[W], z_wall[W], nux[W], nuy[W], nuz[W];
+    int hit[W], cut[W];
+
+    void set_layer(int j, const bssrdf::mc::Setup<T>& s) {
+        const bssrdf::mc::Layer<T>& L = s.layer[layer[j]];
+        mu_t[j] = L.mu_t;
+        inv_mu_t[j] = L.inv_mu_t;
+        albedo[j] = L.albedo;
+        g[j] = L.g;
+        z0[j] = L.z[0];
+        z1[j] = L.z[1];
+    }
+
+    void load(int j, const bssrdf::mc::Photon<T>& p, const bssrdf::mc::Setup<T>& s) {
+        x[j] = p.x; y[j] = p.y; z[j] = p.z;
+        ux[j] = p.ux; uy[j] = p.uy; uz[j] = p.uz;
+        w[j] = p.w; sleft[j] = p.sleft; path[j] = p.path;
+        idx0[j] = static_cast<u32>(p.index);
+        idx1[j] = static_cast<u32>(p.index >> 32);
+        event[j] = p.event;
+        layer[j] = p.layer; n_scatter[j] = p.n_scatter; alive[j] = p.alive;
+        set_layer(j, s);
+    }
+
+    bssrdf::mc::Photon<T> photon(int j) const {
+        bssrdf::mc::Photon<T> p;
+        p.x = x[j]; p.y = y[j]; p.z = z[j];
+        p.ux = ux[j]; p.uy = uy[j]; p.uz = uz[j];
+        p.w = w[j]; p.sleft = sleft[j]; p.path = path[j];
+        p.index = static_cast<u64>(idx1[j]) << 32 | idx0[j];
+        p.event = event[j];
+        p.layer = layer[j]; p.n_scatter = n_scatter[j]; p.alive = alive[j] != 0;
+        return p;
+    }
+};
+
+template <class T, int W>
+BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 first, u64 count,
+                                 LocalSink& sink) {
+    using namespace bssrdf::mc;
+    const bssrdf::PhiloxKey key = bssrdf::PhiloxKey::of(seed);
+    const T max_path = s.max_path;
+    Lanes<T, W> L;
+    u64 next = 0, events = 0;
+    int n_alive = 0;
+    for (int j = 0; j < W; ++j) {
+        Photon<T> p;
+        p.alive = false;
+        if (next < count) {
+            mc_launch(p, s, first + next++);
+            ++n_alive;
+        } else {
+            mc_launch(p, s, first);  // an idle lane: defined values, never tallied
+            p.alive = false;
+        }
+        L.load(j, p, s);
+    }
+    while (n_alive > 0) {
+        // 1. one Philox block per lane (bssrdf::mc::next_draw)
+#pragma omp simd
+        for (int j = 0; j < W; ++j) {
+            const bssrdf::U32x4 r = bssrdf::philox4x32_10(L.event[j], 0u, L.idx0[j], L.idx1[j], key.k0, key.k1);
+            L.event[j] += 1;
+            L.u[0][j] = bssrdf::u01_open(r.v[0], T(0));
+            L.u[1][j] = bssrdf::u01_open(r.v[1], T(0));
+            L.u[2][j] = bssrdf::u01_open(r.v[2], T(0));
+            L.u[3][j] = bssrdf::u01_open(r.v[3], T(0));
+        }
+        // 2. the hop (plan_hop) and the scattering an interaction would bring
+#pragma omp simd
+        for (int j = 0; j < W; ++j) {
+            const T zw = L.uz[j] > T(0) ? L.z1[j] : L.z0[j];
+            const Hop<T> h = plan_hop(L.z[j], L.uz[j], zw, L.sleft[j], L.u[0][j], L.mu_t[j], L.inv_mu_t[j]);
+            L.z_wall[j] = zw;
+            L.hop[j] = h.hop;
+            L.d_wall[j] = h.d_wall;
+            L.h_sleft[j] = h.sleft;
+            L.hit[j] = h.hit ? 1 : 0;
+            L.cut[j] = hop_is_cut(L.path[j], h.hop, max_path) ? 1 : 0;
+        }
+#pragma omp simd
+        for (int j = 0; j < W; ++j) {
+            const Dir<T> d = scatter_direction(L.ux[j], L.uy[j], L.uz[j], sample_hg(L.g[j], L.u[1][j]), L.u[2][j]);
+            L.nux[j] = d.x;
+            L.nuy[j] = d.y;
+            L.nuz[j] = d.z;
+        }
+        // 3. the move (as in mc_event), for lanes whose path is not cut
+#pragma omp simd
+        for (int j = 0; j < W; ++j) {
+            const T hop = L.cut[j] ? T(0) : L.hop[j];
+            L.path[j] += hop;
+            L.x[j] += hop * L.ux[j];
+            L.y[j] += hop * L.uy[j];
+            L.z[j] = L.cut[j] ? L.z[j] : (L.hit[j] ? L.z_wall[j] : L.z[j] + hop * L.uz[j]);
+            const T rest = bssrdf::b_max(T(0), L.h_sleft[j] - L.d_wall[j] * L.mu_t[j]);
+            L.sleft[j] = L.cut[j] ? L.sleft[j] : (L.hit[j] ? rest : T(0));
+        }
+        // 4. what happens at the end of the hop, lane by lane
+        for (int j = 0; j < W; ++j) {
+            if (!L.alive[j]) continue;
+            if (L.cut[j] || L.hit[j]) {
+                Photon<T> p = L.photon(j);
+                if (L.cut[j]) {
+                    cut_path(p, s, sink);
+                } else {
+                    cross_interface(p, s, L.u[1][j], sink);
+                }
+                L.ux[j] = p.ux;
+                L.uy[j] = p.uy;
+                L.uz[j] = p.uz;
+                L.x[j] = p.x;
+                L.y[j] = p.y;
+                L.z[j] = p.z;
+                L.alive[j] = p.alive;
+                if (p.alive && p.layer != L.layer[j]) {
+                    L.layer[j] = p.layer;
+                    L.set_layer(j, s);
+                }
+            } else {
+                Photon<T> p = L.photon(j);
+                deposit(p, s, p.w * L.albedo[j], sink);
+                p.ux = L.nux[j];
+                p.uy = L.nuy[j];
+                p.uz = L.nuz[j];
+                roulette(p, s, L.u[3][j], sink);
+                L.w[j] = p.w;
+                L.n_scatter[j] = p.n_scatter;
+                L.ux[j] = p.ux;
+                L.uy[j] = p.uy;
+                L.uz[j] = p.uz;
+                L.alive[j] = p.alive;
+                ++events;
+            }
+            if (!L.alive[j]) {
+                if (next < count) {
+                    Photon<T> p;
+                    mc_launch(p, s, first + next++);
+                    L.load(j, p, s);
+                } else {
+                    --n_alive;
+                }
+            }
+        }
+    }
+    return events;
+}
+
 // Trace photons first .. first + count - 1 of the run keyed by `seed`; add their tallies to
-// `tallies` (layout bssrdf::mc::TallyLayout). n_threads <= 0: OpenMP's default.
+// `tallies` (layout bssrdf::mc::TallyLayout). n_threads <= 0: OpenMP's default. simd: SIMD
+// lanes (trace_lanes) or the scalar loop of the GPU kernel (mc_trace_lane), for comparison.
 template <class T>
 void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t seed,
-              std::uint64_t first, std::uint64_t count, Tallies tallies, int n_threads) {
+              std::uint64_t first, std::uint64_t count, Tallies tallies, int n_threads, bool simd) {
     if (n_layers < 1 || n_layers > bssrdf::mc::MAX_LAYERS)
         throw std::invalid_argument("bssrdf._core.mc_trace: n_layers out of range");
     if (n_r < 1 || n_z < 1) throw std::invalid_argument("bssrdf._core.mc_trace: n_r and n_z must be >= 1");
@@ -57,13 +231,16 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
         std::vector<u64> local(size, 0);
         LocalSink sink{local.data()};
         u64 events = 0;
-        constexpr long long CHUNK = 64;
+        // chunks of photons, each traced by 16 SIMD lanes (a lane refills from its chunk), or
+        // (simd = false) photon by photon by mc_trace_lane, the loop the GPU runs
+        constexpr long long CHUNK = 2048;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
         for (long long c = 0; c < n; c += CHUNK) {
             const u64 m = static_cast<u64>(c + CHUNK < n ? CHUNK : n - c);
-            events += bssrdf::mc::mc_trace_lane<T>(s, seed, first + static_cast<u64>(c), m, 0, 1, sink);
+            events += simd ? trace_lanes<T, 16>(s, seed, first + static_cast<u64>(c), m, sink)
+                           : bssrdf::mc::mc_trace_lane<T>(s, seed, first + static_cast<u64>(c), m, 0, 1, sink);
         }
         local[bssrdf::mc::EVENTS] += events;
 #ifdef _OPENMP
@@ -94,9 +271,8 @@ template <class T> std::vector<double> uniforms(std::uint64_t seed, std::uint64_
 
 // sin and cos of 2 pi xi by the tracer's polynomials (tests of their accuracy).
 template <class T> std::tuple<double, double> sincos_2pi(double xi) {
-    T s, c;
-    bssrdf::mc::sincos_2pi(static_cast<T>(xi), &s, &c);
-    return {s, c};
+    const bssrdf::mc::SinCos<T> r = bssrdf::mc::sincos_2pi(static_cast<T>(xi));
+    return {r.s, r.c};
 }
 
 }  // namespace

@@ -69,6 +69,24 @@ struct TallyLayout {
 
 BSSRDF_HD inline u64 fixed_point(double w) { return static_cast<u64>(w * 4294967296.0 + 0.5); }
 
+// +inf, and the largest finite value, of float and double.
+BSSRDF_HD inline float mc_inf(float) {
+#if defined(__CUDA_ARCH__)
+    return __int_as_float(0x7f800000);
+#else
+    return HUGE_VALF;
+#endif
+}
+BSSRDF_HD inline double mc_inf(double) {
+#if defined(__CUDA_ARCH__)
+    return __longlong_as_double(0x7ff0000000000000LL);
+#else
+    return HUGE_VAL;
+#endif
+}
+BSSRDF_HD inline float max_finite(float) { return 3.40282347e+38f; }
+BSSRDF_HD inline double max_finite(double) { return 1.7976931348623157e+308; }
+
 template <class T> struct Layer {
     T z[2];           // top and bottom, mm; z[1] = +inf for a semi-infinite base
     T mu_a, mu_t;     // mm^-1
@@ -107,7 +125,7 @@ BSSRDF_HD inline void unpack(const T* c, int n_layers, int n_r, int n_z, Setup<T
     s.ux0 = c[2];
     s.uz0 = c[3];
     s.w0 = c[4];
-    s.max_path = c[5];
+    s.max_path = c[5] < mc_inf(T(0)) ? c[5] : max_finite(T(0));
     s.inv_dr = T(n_r) / c[6];
     s.inv_dz = T(n_z) / c[7];
     s.roulette_w = c[8];
@@ -162,7 +180,11 @@ BSSRDF_HD inline double mc_log(double x) { return log(x); }
 // (degree 9/10 for float, error < 2e-9; degree 17/18 for double, < 1e-16). libm's sincosf
 // branches on the argument, and a random azimuth makes those branches mispredict; the same
 // polynomials run on the GPU, so both backends turn a random number into the same direction.
-template <class T> BSSRDF_HD inline void sincos_2pi(T xi, T* s, T* c) {
+template <class T> struct SinCos {
+    T s, c;
+};
+
+template <class T> BSSRDF_HD inline SinCos<T> sincos_2pi(T xi) {
     const T x = T(4) * xi;
     const T q = b_floor(x + T(0.5));
     const T t = (x - q) * T(1.57079632679489661923);
@@ -199,24 +221,12 @@ template <class T> BSSRDF_HD inline void sincos_2pi(T xi, T* s, T* c) {
     const T swap = static_cast<T>(quarter & 1);
     const T sv = swap * cp + (T(1) - swap) * sp;
     const T cv = swap * sp + (T(1) - swap) * cp;
-    *s = sv * static_cast<T>(1 - (quarter & 2));
-    *c = cv * static_cast<T>(1 - ((quarter + 1) & 2));
+    SinCos<T> r;
+    r.s = sv * static_cast<T>(1 - (quarter & 2));
+    r.c = cv * static_cast<T>(1 - ((quarter + 1) & 2));
+    return r;
 }
 
-BSSRDF_HD inline float mc_inf(float) {
-#if defined(__CUDA_ARCH__)
-    return __int_as_float(0x7f800000);
-#else
-    return HUGE_VALF;
-#endif
-}
-BSSRDF_HD inline double mc_inf(double) {
-#if defined(__CUDA_ARCH__)
-    return __longlong_as_double(0x7ff0000000000000LL);
-#else
-    return HUGE_VAL;
-#endif
-}
 
 // A new photon, photon number `index` of the run keyed by `seed`, entering at the origin.
 template <class T>
@@ -237,31 +247,69 @@ BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 index) {
 
 // Cosine of the scattering angle drawn from the Henyey-Greenstein phase function
 // (MCML eq. 3.28; isotropic for g = 0).
+// Written with selects only (no early return), so that it vectorises.
 template <class T> BSSRDF_HD inline T sample_hg(T g, T xi) {
-    if (b_abs(g) < T(1e-6)) return T(2) * xi - T(1);
-    const T f = (T(1) - g * g) / (T(1) - g + T(2) * g * xi);
-    T c = (T(1) + g * g - f * f) / (T(2) * g);
-    return b_min(T(1), b_max(T(-1), c));
+    const bool iso = b_abs(g) < T(1e-6);
+    const T gg = iso ? T(0.5) : g;  // any g != 0 keeps the discarded branch finite
+    const T f = (T(1) - gg * gg) / (T(1) - gg + T(2) * gg * xi);
+    const T c = (T(1) + gg * gg - f * f) / (T(2) * gg);
+    return iso ? T(2) * xi - T(1) : b_min(T(1), b_max(T(-1), c));
 }
 
 // New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML eq. 3.30-3.31).
-template <class T> BSSRDF_HD inline void spin(Photon<T>& p, T cos_t, T xi) {
+// New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML eq. 3.30-3.31).
+// A pure function of values (no branches the compiler cannot turn into selects), so that the
+// CPU build can run it over arrays of photons in SIMD lanes.
+template <class T> struct Dir {
+    T x, y, z;
+};
+
+template <class T> BSSRDF_HD inline Dir<T> scatter_direction(T ux, T uy, T uz, T cos_t, T xi) {
     const T sin_t = b_sqrt(b_max(T(0), T(1) - cos_t * cos_t));
-    T sin_p, cos_p;
-    sincos_2pi(xi, &sin_p, &cos_p);
-    const T uz = p.uz;
-    if (b_abs(uz) > T(1) - T(1e-6)) {
-        p.ux = sin_t * cos_p;
-        p.uy = sin_t * sin_p;
-        p.uz = uz >= T(0) ? cos_t : -cos_t;
+    const SinCos<T> phi = sincos_2pi(xi);
+    Dir<T> d;
+    if (b_abs(uz) > T(1) - T(1e-6)) {  // along the normal: the frame is the lab frame
+        d.x = sin_t * phi.c;
+        d.y = sin_t * phi.s;
+        d.z = uz >= T(0) ? cos_t : -cos_t;
     } else {
         const T tmp = b_sqrt(T(1) - uz * uz);
         const T k = sin_t / tmp;
-        const T ux = p.ux, uy = p.uy;
-        p.ux = k * (ux * uz * cos_p - uy * sin_p) + ux * cos_t;
-        p.uy = k * (uy * uz * cos_p + ux * sin_p) + uy * cos_t;
-        p.uz = -sin_t * cos_p * tmp + uz * cos_t;
+        d.x = k * (ux * uz * phi.c - uy * phi.s) + ux * cos_t;
+        d.y = k * (uy * uz * phi.c + ux * phi.s) + uy * cos_t;
+        d.z = -sin_t * phi.c * tmp + uz * cos_t;
     }
+    return d;
+}
+
+// The next hop of a photon at depth z with direction cosine uz in a layer (mu_t, 1/mu_t) whose
+// interface ahead is at z_wall: the step (a new one, -ln u0, when the last one is used up),
+// the distance to the interface, and whether the photon reaches it first (MCML sec. 3.4-3.5).
+template <class T> struct Hop {
+    T sleft;   // dimensionless step for this hop
+    T d_wall;  // distance to the interface ahead, mm (+inf when uz = 0)
+    T hop;     // length of the hop, mm
+    int hit;   // 1 when the hop ends on the interface (an int: a bool member defeats SIMD)
+};
+
+template <class T>
+BSSRDF_HD inline Hop<T> plan_hop(T z, T uz, T z_wall, T sleft, T u0, T mu_t, T inv_mu_t) {
+    const T inf = mc_inf(T(0));
+    Hop<T> h;
+    const T fresh = -mc_log(u0);  // computed always: a select, not a branch
+    h.sleft = sleft > T(0) ? sleft : fresh;
+    const T s_step = mu_t > T(0) ? h.sleft * inv_mu_t : inf;
+    h.d_wall = uz != T(0) ? (z_wall - z) / uz : inf;
+    h.hit = h.d_wall <= s_step ? 1 : 0;
+    h.hop = h.hit ? h.d_wall : s_step;
+    return h;
+}
+
+// True when the hop would take the photon past max_path. `unpack` makes max_path finite (the
+// largest finite T when there is no limit), so a hop to infinity (a clear layer, uz = 0) is cut
+// too, by the same single comparison (one comparison keeps the CPU's SIMD loop vectorisable).
+template <class T> BSSRDF_HD inline bool hop_is_cut(T path, T hop, T max_path) {
+    return !(path + hop <= max_path);
 }
 
 template <class T> BSSRDF_HD inline int radial_bin(const Photon<T>& p, const Setup<T>& s) {
@@ -315,12 +363,21 @@ BSSRDF_HD inline void cross_interface(Photon<T>& p, const Setup<T>& s, T u, Sink
     p.alive = false;
 }
 
-// Absorption, scattering and roulette at an interaction point.
+// The photon stops at max_path: it moves what is left of its path and its weight is tallied.
+template <class T, class Sink> BSSRDF_HD inline void cut_path(Photon<T>& p, const Setup<T>& s, Sink& sink) {
+    const T rest = b_max(T(0), s.max_path - p.path);
+    p.x += rest * p.ux;
+    p.y += rest * p.uy;
+    p.z += rest * p.uz;
+    sink.add(W_CUT, fixed_point(p.w));
+    p.alive = false;
+}
+
+// Absorption at an interaction point (MCML sec. 3.6): the weight w (1 - albedo) is deposited
+// in the layer and depth bin; the photon keeps w_new = w albedo.
 template <class T, class Sink>
-BSSRDF_HD inline void interact(Photon<T>& p, const Setup<T>& s, const Draw<T>& d, Sink& sink) {
-    const Layer<T>& L = s.layer[p.layer];
+BSSRDF_HD inline void deposit(Photon<T>& p, const Setup<T>& s, T w_new, Sink& sink) {
     const TallyLayout t = s.tallies();
-    const T w_new = p.w * L.albedo;
     const u64 dw = fixed_point(p.w - w_new);
     p.w = w_new;
     sink.add(t.a_layers() + p.layer, dw);
@@ -331,10 +388,14 @@ BSSRDF_HD inline void interact(Photon<T>& p, const Setup<T>& s, const Draw<T>& d
         sink.add(A_OUTSIDE_Z, dw);
     }
     ++p.n_scatter;
-    const T cos_t = sample_hg(L.g, d.u[1]);
-    spin(p, cos_t, d.u[2]);
+}
+
+// Russian roulette (MCML sec. 3.11): below roulette_w a photon survives with chance 1/m and
+// weight times m, else it ends; what roulette adds and removes is tallied.
+template <class T, class Sink>
+BSSRDF_HD inline void roulette(Photon<T>& p, const Setup<T>& s, T u, Sink& sink) {
     if (p.w < s.roulette_w) {
-        if (p.w > T(0) && d.u[3] * s.roulette_m <= T(1)) {
+        if (p.w > T(0) && u * s.roulette_m <= T(1)) {
             const T w_up = p.w * s.roulette_m;
             sink.add(ROULETTE_GAIN, fixed_point(w_up - p.w));
             p.w = w_up;
@@ -347,39 +408,35 @@ BSSRDF_HD inline void interact(Photon<T>& p, const Setup<T>& s, const Draw<T>& d
 
 // One step of a live photon: a hop to the next interaction, interface, or the end of its
 // allowed path, and what happens there. Returns true when the step ended in an interaction.
+// (cuda/cpu/mc.cpp runs the same steps over SIMD lanes of photons: keep the two in step.)
 template <class T, class Sink>
 BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey& key, Sink& sink) {
     const Layer<T>& L = s.layer[p.layer];
     const Draw<T> d = next_draw(p, key);
-    if (p.sleft <= T(0)) p.sleft = -mc_log(d.u[0]);
-    const T inf = mc_inf(T(0));
-    const T s_step = L.mu_t > T(0) ? p.sleft * L.inv_mu_t : inf;
-    // distance to the interface ahead (selects, not branches: the sign of uz is a coin flip)
+    // the interface ahead by an index, not a branch: the sign of uz is a coin flip
     const T z_wall = L.z[p.uz > T(0)];
-    const T d_wall = p.uz != T(0) ? (z_wall - p.z) / p.uz : inf;
-    const bool hit = d_wall <= s_step;
-    const T hop = hit ? d_wall : s_step;
-    if (!(p.path + hop <= s.max_path) || !(hop < inf)) {  // (a hop to infinity: a clear layer, uz = 0)
-        const T rest = b_max(T(0), s.max_path - p.path);
-        p.x += rest * p.ux;
-        p.y += rest * p.uy;
-        p.z += rest * p.uz;
-        sink.add(W_CUT, fixed_point(p.w));
-        p.alive = false;
+    const Hop<T> h = plan_hop(p.z, p.uz, z_wall, p.sleft, d.u[0], L.mu_t, L.inv_mu_t);
+    if (hop_is_cut(p.path, h.hop, s.max_path)) {
+        cut_path(p, s, sink);
         return false;
     }
-    p.path += hop;
-    p.x += hop * p.ux;
-    p.y += hop * p.uy;
-    if (hit) {
+    p.path += h.hop;
+    p.x += h.hop * p.ux;
+    p.y += h.hop * p.uy;
+    if (h.hit) {
         p.z = z_wall;
-        p.sleft = b_max(T(0), p.sleft - d_wall * L.mu_t);
+        p.sleft = b_max(T(0), h.sleft - h.d_wall * L.mu_t);
         cross_interface(p, s, d.u[1], sink);
         return false;
     }
-    p.z += hop * p.uz;
+    p.z += h.hop * p.uz;
     p.sleft = T(0);
-    interact(p, s, d, sink);
+    deposit(p, s, p.w * L.albedo, sink);
+    const Dir<T> u = scatter_direction(p.ux, p.uy, p.uz, sample_hg(L.g, d.u[1]), d.u[2]);
+    p.ux = u.x;
+    p.uy = u.y;
+    p.uz = u.z;
+    roulette(p, s, d.u[3], sink);
     return true;
 }
 

@@ -43,6 +43,8 @@ BSSRDF_HD inline U32x4 philox4x32_10(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32
     const u32 W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;  // Weyl key increments
 #if defined(__CUDA_ARCH__)
 #pragma unroll
+#elif defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 10
 #endif
     for (int round = 0; round < 10; ++round) {
         u32 hi0, lo0, hi1, lo1;
