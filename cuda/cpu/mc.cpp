@@ -225,20 +225,26 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
     nb::gil_scoped_release release;
 #ifdef _OPENMP
     const int threads = n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+    const int threads = 1;
+#endif
+    // chunks of photons, each traced by 16 SIMD lanes (a lane refills from its chunk), or
+    // (simd = false) photon by photon by mc_trace_lane, the loop the GPU runs; at least four
+    // chunks per thread so that small launches use every thread
+    long long chunk = n / (4LL * threads);
+    chunk = chunk < 64 ? 64 : (chunk > 2048 ? 2048 : chunk);
+#ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
 #endif
     {
         std::vector<u64> local(size, 0);
         LocalSink sink{local.data()};
         u64 events = 0;
-        // chunks of photons, each traced by 16 SIMD lanes (a lane refills from its chunk), or
-        // (simd = false) photon by photon by mc_trace_lane, the loop the GPU runs
-        constexpr long long CHUNK = 2048;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (long long c = 0; c < n; c += CHUNK) {
-            const u64 m = static_cast<u64>(c + CHUNK < n ? CHUNK : n - c);
+        for (long long c = 0; c < n; c += chunk) {
+            const u64 m = static_cast<u64>(c + chunk < n ? chunk : n - c);
             events += simd ? trace_lanes<T, 16>(s, seed, first + static_cast<u64>(c), m, sink)
                            : bssrdf::mc::mc_trace_lane<T>(s, seed, first + static_cast<u64>(c), m, 0, 1, sink);
         }
