@@ -51,6 +51,7 @@ template <class T, int W> struct Lanes {
     // photon state
     T x[W], y[W], z[W], ux[W], uy[W], uz[W], w[W], sleft[W], path[W];
     u32 idx0[W], idx1[W], event[W];
+    u64 absorbed[W];
     int layer[W], n_scatter[W], alive[W];
     // the lane's layer, copied on entry
     T mu_t[W], inv_mu_t[W], albedo[W], g[W], z0[W], z1[W];
@@ -75,6 +76,7 @@ template <class T, int W> struct Lanes {
         idx0[j] = static_cast<u32>(p.index);
         idx1[j] = static_cast<u32>(p.index >> 32);
         event[j] = p.event;
+        absorbed[j] = p.absorbed;
         layer[j] = p.layer; n_scatter[j] = p.n_scatter; alive[j] = p.alive;
         set_layer(j, s);
     }
@@ -86,6 +88,7 @@ template <class T, int W> struct Lanes {
         p.w = w[j]; p.sleft = sleft[j]; p.path = path[j];
         p.index = static_cast<u64>(idx1[j]) << 32 | idx0[j];
         p.event = event[j];
+        p.absorbed = absorbed[j];
         p.layer = layer[j]; p.n_scatter = n_scatter[j]; p.alive = alive[j] != 0;
         return p;
     }
@@ -170,6 +173,7 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
                 L.y[j] = p.y;
                 L.z[j] = p.z;
                 L.alive[j] = p.alive;
+                L.absorbed[j] = p.absorbed;
                 if (p.alive && p.layer != L.layer[j]) {
                     L.layer[j] = p.layer;
                     L.set_layer(j, s);
@@ -187,6 +191,7 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
                 L.uy[j] = p.uy;
                 L.uz[j] = p.uz;
                 L.alive[j] = p.alive;
+                L.absorbed[j] = p.absorbed;
                 ++events;
             }
             if (!L.alive[j]) {

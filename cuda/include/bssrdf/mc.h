@@ -152,6 +152,7 @@ template <class T> struct Photon {
     T path;        // path length travelled, mm
     u64 index;     // photon number in the run (the generator's counter)
     u32 event;     // events so far (the generator's block number)
+    u64 absorbed;  // weight absorbed in the current layer, fixed point, not yet tallied
     int layer;
     int n_scatter;
     bool alive;
@@ -242,6 +243,7 @@ BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 index) {
     p.event = 0;
     p.layer = 0;
     p.n_scatter = 0;
+    p.absorbed = 0;
     p.alive = true;
 }
 
@@ -318,6 +320,15 @@ template <class T> BSSRDF_HD inline int radial_bin(const Photon<T>& p, const Set
     return b < T(s.n_r) ? static_cast<int>(b) : -1;
 }
 
+// Tally the weight absorbed in the photon's current layer (before it leaves the layer or ends).
+template <class T, class Sink>
+BSSRDF_HD inline void flush_absorbed(Photon<T>& p, const Setup<T>& s, Sink& sink) {
+    if (p.absorbed) {
+        sink.add(s.tallies().a_layers() + p.layer, p.absorbed);
+        p.absorbed = 0;
+    }
+}
+
 // The photon meets the interface at the top (up) or bottom of its layer: reflect it, move it
 // into the next layer, or let it leave the stack and tally it. The position is on the
 // interface already.
@@ -340,6 +351,7 @@ BSSRDF_HD inline void cross_interface(Photon<T>& p, const Setup<T>& s, T u, Sink
         p.uy *= ratio;
         p.uz = up ? -cos_t : cos_t;
     }
+    flush_absorbed(p, s, sink);
     if (next >= 0 && next < s.n_layers) {
         p.layer = next;
         return;
@@ -370,17 +382,20 @@ template <class T, class Sink> BSSRDF_HD inline void cut_path(Photon<T>& p, cons
     p.y += rest * p.uy;
     p.z += rest * p.uz;
     sink.add(W_CUT, fixed_point(p.w));
+    flush_absorbed(p, s, sink);
     p.alive = false;
 }
 
 // Absorption at an interaction point (MCML sec. 3.6): the weight w (1 - albedo) is deposited
-// in the layer and depth bin; the photon keeps w_new = w albedo.
+// in the depth bin, and in the layer's tally when the photon leaves the layer or ends (one
+// tally update per layer visit, not per interaction: on a GPU every lane of a block would
+// otherwise hit the same shared-memory address at every step); the photon keeps w albedo.
 template <class T, class Sink>
 BSSRDF_HD inline void deposit(Photon<T>& p, const Setup<T>& s, T w_new, Sink& sink) {
     const TallyLayout t = s.tallies();
     const u64 dw = fixed_point(p.w - w_new);
     p.w = w_new;
-    sink.add(t.a_layers() + p.layer, dw);
+    p.absorbed += dw;
     const T zb = p.z * s.inv_dz;
     if (zb < T(s.n_z)) {
         sink.add(t.a_z() + static_cast<int>(zb), dw);
@@ -401,6 +416,7 @@ BSSRDF_HD inline void roulette(Photon<T>& p, const Setup<T>& s, T u, Sink& sink)
             p.w = w_up;
         } else {
             sink.add(ROULETTE_LOSS, fixed_point(p.w));
+            flush_absorbed(p, s, sink);
             p.alive = false;
         }
     }
