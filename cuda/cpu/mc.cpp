@@ -81,6 +81,20 @@ template <class T, int W> struct Lanes {
         set_layer(j, s);
     }
 
+    // after a scalar step on photon(j): its state back into lane j (and its new layer's values)
+    void store(int j, const bssrdf::mc::Photon<T>& p, const bssrdf::mc::Setup<T>& s) {
+        x[j] = p.x; y[j] = p.y; z[j] = p.z;
+        ux[j] = p.ux; uy[j] = p.uy; uz[j] = p.uz;
+        w[j] = p.w;
+        n_scatter[j] = p.n_scatter;
+        alive[j] = p.alive;
+        absorbed[j] = p.absorbed;
+        if (p.alive && p.layer != layer[j]) {
+            layer[j] = p.layer;
+            set_layer(j, s);
+        }
+    }
+
     bssrdf::mc::Photon<T> photon(int j) const {
         bssrdf::mc::Photon<T> p;
         p.x = x[j]; p.y = y[j]; p.z = z[j];
@@ -159,46 +173,25 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
         // 4. what happens at the end of the hop, lane by lane
         for (int j = 0; j < W; ++j) {
             if (!L.alive[j]) continue;
-            if (L.cut[j] || L.hit[j]) {
-                Photon<T> p = L.photon(j);
-                if (L.cut[j]) {
-                    cut_path(p, s, sink);
-                } else {
-                    cross_interface(p, s, L.u[1][j], sink);
-                }
-                L.ux[j] = p.ux;
-                L.uy[j] = p.uy;
-                L.uz[j] = p.uz;
-                L.x[j] = p.x;
-                L.y[j] = p.y;
-                L.z[j] = p.z;
-                L.alive[j] = p.alive;
-                L.absorbed[j] = p.absorbed;
-                if (p.alive && p.layer != L.layer[j]) {
-                    L.layer[j] = p.layer;
-                    L.set_layer(j, s);
-                }
-            } else {
-                Photon<T> p = L.photon(j);
+            Photon<T> p = L.photon(j);
+            if (L.cut[j]) {
+                cut_path(p, s, sink);
+            } else if (L.hit[j]) {
+                cross_interface(p, s, L.u[1][j], sink);
+            } else {  // the interaction of mc_event, with the direction from step 2
                 deposit(p, s, p.w * L.albedo[j], sink);
                 p.ux = L.nux[j];
                 p.uy = L.nuy[j];
                 p.uz = L.nuz[j];
                 roulette(p, s, L.u[3][j], sink);
-                L.w[j] = p.w;
-                L.n_scatter[j] = p.n_scatter;
-                L.ux[j] = p.ux;
-                L.uy[j] = p.uy;
-                L.uz[j] = p.uz;
-                L.alive[j] = p.alive;
-                L.absorbed[j] = p.absorbed;
                 ++events;
             }
+            L.store(j, p, s);
             if (!L.alive[j]) {
                 if (next < count) {
-                    Photon<T> p;
-                    mc_launch(p, s, first + next++);
-                    L.load(j, p, s);
+                    Photon<T> fresh;
+                    mc_launch(fresh, s, first + next++);
+                    L.load(j, fresh, s);
                 } else {
                     --n_alive;
                 }
