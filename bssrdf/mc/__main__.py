@@ -60,6 +60,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+from .._cli import error, show_warnings
 from .config import (
     EXAMPLE_TOML,
     KEYS,
@@ -258,18 +259,11 @@ def _write(result, cfg: RunConfig, fmt: str | None, written: list[str]) -> None:
 
 # -- entry point --------------------------------------------------------------------------------
 def _error(message: object, status: int = STATUS_BAD_INPUT) -> int:
-    message = " ".join(str(message).split())  # one line
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return status
+    return error(PROG, message, status)
 
 
 def _show_warnings(caught) -> None:
-    seen = set()
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        if text not in seen:
-            seen.add(text)
-            print(f"{PROG}: warning: {text}", file=sys.stderr)
+    show_warnings(PROG, caught)
 
 
 def main(argv: list[str] | None = None) -> int:

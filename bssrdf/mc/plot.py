@@ -9,11 +9,11 @@ Units: r and z in mm, R_r and T_r in mm⁻² and A_z in mm⁻¹ (per unit incide
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_write, temporary_beside
 from .result import MCResult
 
 __all__ = ["FORMATS", "plot_format", "figure", "save", "write_temporary"]
@@ -137,27 +137,20 @@ def write_temporary(fig, path: str | os.PathLike, fmt: str | None = None) -> Pat
     """Write ``fig`` to a new hidden temporary file beside ``path``; the caller renames or removes it."""
     target = Path(path)
     fmt = fmt or plot_format(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = temporary_beside(target)
     try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=150)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        fig.savefig(tmp, format=fmt, dpi=150)
     except BaseException:
         os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def save(result: MCResult, path: str | os.PathLike, title: str | None = None) -> Path:
     """Plot ``result`` (see :func:`figure`) to ``path`` (.png, .pdf or .svg), atomically."""
     target = Path(path)
     fmt = plot_format(target)
-    tmp = write_temporary(figure(result, title), target, fmt)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    fig = figure(result, title)
+    with atomic_write(target) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=150)
     return target

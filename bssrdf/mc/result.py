@@ -7,12 +7,12 @@ depth [mm⁻¹], all per unit incident power; total tallies are fractions of the
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_write
 from ..medium import Layer, Medium
 
 __all__ = ["MCResult", "load", "TALLIES"]
@@ -136,9 +136,7 @@ class MCResult:
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
+        with atomic_write(target) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["format"] = "bssrdf.mc result 1"
                 f.attrs["bssrdf_version"] = self.version
@@ -171,14 +169,6 @@ class MCResult:
                     e = f.create_dataset(f"{name}_stderr", data=self.errors[name])
                     e.attrs["units"] = unit
                     e.attrs["description"] = f"standard error of {name}"
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return target
 
 

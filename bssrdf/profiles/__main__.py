@@ -12,12 +12,14 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .._cli import error, show_warnings
+from .._io import atomic_write
 
 PROG = "bssrdf.profiles"
 CHANNELS = ("R", "G", "B")
@@ -302,42 +304,20 @@ def plot(res: Result, out: str, fmt: str) -> None:
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(ncol=2 if len(res.plot) > 1 else 1, fontsize=9)
 
-    target = Path(out)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with atomic_write(out) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150)
     except OSError as e:
         raise CliError(f"cannot write plot to {out!r}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=150)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise CliError(f"cannot write plot to {out!r}: {e.strerror or e}") from None
-        raise
 
 
 # -- entry point ------------------------------------------------------------------------------
 def _error(message: str) -> int:
-    message = " ".join(str(message).split())  # one line
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return error(PROG, message)
 
 
 def _show_warnings(caught) -> None:
-    seen = set()
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        if text not in seen:
-            seen.add(text)
-            print(f"{PROG}: warning: {text}", file=sys.stderr)
+    show_warnings(PROG, caught)
 
 
 def main(argv: list[str] | None = None) -> int:
