@@ -2,10 +2,10 @@
 //
 // Persistent lanes: each thread owns one photon at a time and advances it by one event
 // (hop + interface or interaction) per loop trip; a lane whose photon has ended takes the next
-// photon of its stride at once, so lanes do not idle while long photons finish (a loop that
-// traced each photon to its end would leave most of a warp waiting on its slowest photon).
-// Photon k of the launch is traced by lane k mod (lanes); its random numbers depend on
-// (seed, first + k) only, so any grid gives the same photons.
+// photon of its block's batch at once (a global counter per batch), so lanes do not idle while
+// long photons finish (a loop that traced each photon to its end would leave most of a warp
+// waiting on its slowest photon). A photon's random numbers depend on (seed, its index) only,
+// so any grid and any order of work gives the same photons.
 //
 // Tallies are fixed-point 64-bit integers (see mc.h): with SHARED, each block accumulates into
 // dynamic shared memory (the launch passes tally-size * 8 bytes) with integer atomics, then
@@ -21,51 +21,66 @@ namespace {
 
 struct SharedSink {
     unsigned long long* t;
+    __device__ void begin_photon(bssrdf::u64) {}  // a block's photons share its batch
     __device__ void add(int i, unsigned long long v) {
         if (v) atomicAdd(t + i, v);
     }
 };
 
+// The photons of one batch in the launch, handed out one at a time from a global counter: a lane
+// that finishes takes the next, so a launch ends about one photon lifetime after its work runs out.
+struct BatchSource {
+    unsigned long long* counter;
+    unsigned long long i0, n, n_batches;
+    __device__ bool next(bssrdf::u64& index) {
+        const unsigned long long k = atomicAdd(counter, 1ull);
+        if (k >= n) return false;
+        index = static_cast<bssrdf::u64>(i0 + k * n_batches);
+        return true;
+    }
+};
+
 }  // namespace
 
+// Block b traces batch b mod n_batches (the grid is a multiple of n_batches); tallies holds
+// n_batches arrays of `size`, counters n_batches zeros.
 template <class T, bool SHARED>
 __global__ void mc_trace_kernel(const T* __restrict__ config, int n_layers, int n_r, int n_z,
                                 unsigned long long seed, unsigned long long first,
-                                unsigned long long count, unsigned long long* __restrict__ tallies) {
+                                unsigned long long count, unsigned long long n_batches,
+                                unsigned long long* __restrict__ counters,
+                                unsigned long long* __restrict__ tallies) {
     __shared__ bssrdf::mc::Setup<T> s;
     extern __shared__ unsigned long long shared_t[];
     if (threadIdx.x == 0) bssrdf::mc::unpack(config, n_layers, n_r, n_z, s);
     const int size = bssrdf::mc::TallyLayout{n_layers, n_r, n_z}.size();
+    const unsigned long long batch = blockIdx.x % n_batches;
+    unsigned long long* out = tallies + batch * size;
     if (SHARED) {
         for (int i = threadIdx.x; i < size; i += blockDim.x) shared_t[i] = 0ull;
     }
     __syncthreads();
-    SharedSink sink{SHARED ? shared_t : tallies};
-
-    const unsigned long long stride = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
-    const unsigned long long lane = static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-    const unsigned long long events =
-        bssrdf::mc::mc_trace_lane<T>(s, seed, first, count, lane, stride, sink);
+    SharedSink sink{SHARED ? shared_t : out};
+    BatchSource source{counters + batch, bssrdf::mc::batch_first(first, batch, n_batches),
+                       bssrdf::mc::batch_count(first, count, batch, n_batches), n_batches};
+    const unsigned long long events = bssrdf::mc::mc_trace_lane<T>(s, seed, source, sink);
     sink.add(bssrdf::mc::EVENTS, events);
     if (SHARED) {
         __syncthreads();
         for (int i = threadIdx.x; i < size; i += blockDim.x) {
-            if (shared_t[i]) atomicAdd(tallies + i, shared_t[i]);
+            if (shared_t[i]) atomicAdd(out + i, shared_t[i]);
         }
     }
 }
 
 #if !defined(__CUDACC_RTC__)
-template __global__ void mc_trace_kernel<float, true>(const float*, int, int, int, unsigned long long,
-                                                      unsigned long long, unsigned long long,
-                                                      unsigned long long*);
-template __global__ void mc_trace_kernel<float, false>(const float*, int, int, int, unsigned long long,
-                                                       unsigned long long, unsigned long long,
-                                                       unsigned long long*);
-template __global__ void mc_trace_kernel<double, true>(const double*, int, int, int, unsigned long long,
-                                                       unsigned long long, unsigned long long,
-                                                       unsigned long long*);
-template __global__ void mc_trace_kernel<double, false>(const double*, int, int, int, unsigned long long,
-                                                        unsigned long long, unsigned long long,
+#define BSSRDF_MC_INSTANTIATE(T, SHARED)                                                          \
+    template __global__ void mc_trace_kernel<T, SHARED>(const T*, int, int, int, unsigned long long, \
+                                                        unsigned long long, unsigned long long,      \
+                                                        unsigned long long, unsigned long long*,     \
                                                         unsigned long long*);
+BSSRDF_MC_INSTANTIATE(float, true)
+BSSRDF_MC_INSTANTIATE(float, false)
+BSSRDF_MC_INSTANTIATE(double, true)
+BSSRDF_MC_INSTANTIATE(double, false)
 #endif

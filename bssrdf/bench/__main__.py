@@ -242,7 +242,7 @@ def bench_mc(backends, cases, precisions, photons, n_threads) -> list[dict]:
                 rows.append(dict(backend=b, precision=precision, case=case, photons=res.n_photons,
                                  wall_time=t, photons_per_ms=per_ms, events_per_s=ev_s,
                                  events=res.events, device=res.device, target=target))
-                print(f"{b:7} {precision:9} {MC_CASE_LABELS[case]:24} {res.n_photons:>8.1e} {t:>7.2f} "
+                print(f"{b:7} {precision:9} {MC_CASE_LABELS[case]:24} {res.n_photons:>8.1e} {t:>7.3g} "
                       f"{per_ms:>10.3g} {ev_s:>9.2e} {res.events / res.n_photons:>9.1f}  {target:40} "
                       f"{res.device}", flush=True)
     return rows

@@ -44,7 +44,6 @@ class CudaRunner:
         self.kernel = _module().get_function(f"mc_trace_kernel<{ctype}, {str(self.shared).lower()}>")
         self.shared_bytes = tally_bytes if self.shared else 0
         self.config = cp.asarray(plan.config)
-        self.tallies = cp.zeros(plan.size, dtype=cp.uint64)
         dev = cp.cuda.Device()
         attrs = dev.attributes
         self.sms = attrs["MultiProcessorCount"]
@@ -60,12 +59,18 @@ class CudaRunner:
         self.device = (f"{name} ({self.sms} SMs; {self.blocks_per_sm} blocks of {BLOCK} per SM, "
                        f"{regs} registers, tallies in {'shared' if self.shared else 'global'} memory)")
 
-    def run(self, seed: int, first: int, count: int) -> np.ndarray:
+    def run(self, seed: int, first: int, count: int, n_batches: int) -> np.ndarray:
+        """Tallies of photons [first, first + count), shape (n_batches, size)."""
         cp, p = self.cp, self.plan
-        self.tallies.fill(0)
-        grid = max(1, min(self.sms * self.blocks_per_sm, (count + BLOCK - 1) // BLOCK))
+        tallies = cp.zeros((n_batches, p.size), dtype=cp.uint64)
+        counters = cp.zeros(n_batches, dtype=cp.uint64)
+        # a whole number of blocks per batch (block b traces batch b mod n_batches), as many as are
+        # resident at once, but no more than the launch has photons for
+        resident = self.sms * self.blocks_per_sm
+        per_batch = max(1, min(resident // n_batches, -(-count // (n_batches * BLOCK))))
+        grid = n_batches * per_batch
         self.kernel((grid,), (BLOCK,), (self.config, np.int32(len(p.layers)), np.int32(p.n_r),
                                         np.int32(p.n_z), np.uint64(seed), np.uint64(first),
-                                        np.uint64(count), self.tallies),
+                                        np.uint64(count), np.uint64(n_batches), counters, tallies),
                     shared_mem=self.shared_bytes)
-        return cp.asnumpy(self.tallies)
+        return cp.asnumpy(tallies)

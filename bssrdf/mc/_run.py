@@ -23,7 +23,8 @@ __all__ = ["simulate"]
 N_BATCHES = 64           # photons are split into this many batches for the standard errors
 ROULETTE_W = 1e-4        # MCML's roulette threshold weight
 ROULETTE_M = 10.0        # MCML's roulette: survive with chance 1/m, weight times m
-MAX_LAUNCH = 1 << 27     # photons per launch: bounds the fixed-point tallies (< 2^64) and memory
+MAX_LAUNCH = 1 << 27     # photons per launch: bounds the fixed-point tallies (< 2^64)
+MAX_TALLY_VALUES = 1 << 22  # batches * tally size per launch (32 MiB of uint64, per CPU thread)
 TARGET_LAUNCH_S = {"cpu": 0.25, "cuda": 0.5}  # aim for launches this long (progress, Ctrl-C)
 FIXED = float(1 << 32)   # fixed-point scale of the tallies (cuda/include/bssrdf/mc.h)
 N_SCALARS = 10
@@ -139,11 +140,12 @@ class _CpuRunner:
         self.simd = True  # False: the GPU kernel's scalar loop, on the CPU (tests compare the two)
         self.device = f"CPU, {core.max_threads() if not n_threads else n_threads} OpenMP threads"
 
-    def run(self, seed: int, first: int, count: int) -> np.ndarray:
+    def run(self, seed: int, first: int, count: int, n_batches: int) -> np.ndarray:
         p = self.plan
-        t = np.zeros(p.size, dtype=np.uint64)
-        self.fn(p.config, len(p.layers), p.n_r, p.n_z, seed, first, count, t, self.n_threads, self.simd)
-        return t
+        t = np.zeros(n_batches * p.size, dtype=np.uint64)
+        self.fn(p.config, len(p.layers), p.n_r, p.n_z, seed, first, count, n_batches, t,
+                self.n_threads, self.simd)
+        return t.reshape(n_batches, p.size)
 
 
 def _make_runner(name: str, plan: _Plan, dtype, n_threads):
@@ -250,10 +252,11 @@ def simulate(
     Notes
     -----
     Each photon's random numbers come from Philox4x32-10 keyed by ``seed`` with counter
-    (draw, photon index). Photons are split into 64 batches of consecutive indices; the standard
-    error of each tally is that of the batch means (batches are traced round-robin, so an
-    interrupted run has errors too). A run is reproducible bit for bit on a
-    backend; the CPU and GPU trace the same photons, their tallies agreeing to float rounding.
+    (event, photon index). Photon i belongs to batch i mod 64 (fewer batches for tiny runs or
+    huge tally arrays); the standard error of each tally is that of the batch means, and does not
+    depend on how the run was split into launches (nor does anything else). A run is reproducible
+    bit for bit on a backend; the CPU and GPU trace the same photons, their tallies agreeing to
+    float rounding.
     """
     layers = _check_layers(layers)
     n_photons = _int_arg("n_photons", n_photons, 1, (1 << 63) - 1)
@@ -274,44 +277,37 @@ def simulate(
                            "reinstall with a C++17 compiler present (pip install -e .)")
     runner = _make_runner(name, plan, dtype, n_threads)
 
-    # Batches are fixed ranges of photon indices (so a run's errors do not depend on how it was
-    # launched); launches visit the batches round-robin, each tracing the next photons of one
-    # batch, so that an interrupted run has traced part of every batch.
-    n_batches = min(N_BATCHES, n_photons)
-    edges = [n_photons * b // n_batches for b in range(n_batches + 1)]
-    nxt = edges[:-1]
+    # Photon i belongs to batch i mod n_batches (whatever launch traces it), so a run's errors do
+    # not depend on launch sizes, and an interrupted run has traced part of every batch.
+    n_batches = _n_batches(n_photons, plan.size)
     sums = np.zeros((n_batches, plan.size), dtype=np.float64)
     ints = np.zeros(N_SCALARS + len(layers), dtype=object)  # exact ledger (Python ints)
     done = np.zeros(n_batches, dtype=np.int64)
     events = 0
-    launch = 256 if name == "cpu" else 1 << 14
+    launch = 1024 if name == "cpu" else 1 << 20
     target = TARGET_LAUNCH_S[name]
     interrupted = False
+    first = 0
     bar = _progress_bar(n_photons, progress)
     t0 = time.perf_counter()
     try:
         with _Interrupt() as stop:
-            while not stop.flag and any(nxt[b] < edges[b + 1] for b in range(n_batches)):
-                for b in range(n_batches):
-                    if stop.flag:
-                        break
-                    count = min(launch, edges[b + 1] - nxt[b])
-                    if count <= 0:
-                        continue
-                    t_launch = time.perf_counter()
-                    t = runner.run(seed, nxt[b], count)
-                    dt = time.perf_counter() - t_launch
-                    sums[b] += t.astype(np.float64)
-                    ints += [int(x) for x in t[: N_SCALARS + len(layers)]]
-                    events += int(t[EVENTS])
-                    done[b] += count
-                    nxt[b] += count
-                    if bar is not None:
-                        bar.update(count)
-                    if count == launch:  # a full launch: aim the next one at the target time
-                        rate = count / max(dt, 1e-6)
-                        launch = int(min(MAX_LAUNCH, max(256, min(4 * launch, rate * target))))
-            interrupted = stop.flag and int(done.sum()) < n_photons
+            while first < n_photons and not stop.flag:
+                count = min(launch, n_photons - first)
+                t_launch = time.perf_counter()
+                t = runner.run(seed, first, count, n_batches)
+                dt = time.perf_counter() - t_launch
+                sums += t.astype(np.float64)
+                ints += [int(x) for x in t[:, : N_SCALARS + len(layers)].sum(axis=0, dtype=object)]
+                events += int(t[:, EVENTS].sum())
+                done += _batch_counts(first, count, n_batches)
+                first += count
+                if bar is not None:
+                    bar.update(count)
+                if count == launch:  # a full launch: aim the next one at the target time
+                    rate = count / max(dt, 1e-6)
+                    launch = int(min(MAX_LAUNCH, max(256, min(4 * launch, rate * target))))
+            interrupted = first < n_photons
     finally:
         if bar is not None:
             bar.close()
@@ -334,6 +330,18 @@ def simulate(
         n_batches=int(np.count_nonzero(done)), partial=interrupted, version=__version__,
         device=runner.device,
     )
+
+
+def _n_batches(n_photons: int, size: int) -> int:
+    """N_BATCHES, or fewer for tiny runs or tally arrays so large that 64 copies would not fit."""
+    return int(max(1, min(N_BATCHES, n_photons, max(4, MAX_TALLY_VALUES // size))))
+
+
+def _batch_counts(first: int, count: int, n_batches: int) -> np.ndarray:
+    """Photons of [first, first + count) in each batch (photon i in batch i mod n_batches)."""
+    b = np.arange(n_batches)
+    i0 = first + (b - first) % n_batches
+    return np.where(i0 < first + count, (first + count - i0 + n_batches - 1) // n_batches, 0)
 
 
 def _progress_bar(total: int, progress: bool | None):

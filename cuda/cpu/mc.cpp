@@ -36,9 +36,24 @@ namespace {
 template <class T> using Config = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Tallies = nb::ndarray<std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
+// A thread's tallies: n_batches arrays of `size`; begin_photon points `t` at the photon's batch.
 struct LocalSink {
+    u64* base;
     u64* t;
+    u64 n_batches;
+    int size;
+    void begin_photon(u64 index) { t = base + static_cast<std::size_t>(index % n_batches) * size; }
     void add(int i, u64 v) { t[i] += v; }
+};
+
+// Photons i0, i0 + stride, ..., (count of them), for mc_trace_lane on the CPU.
+struct StrideSource {
+    u64 i0, stride, count, k;
+    bool next(u64& index) {
+        if (k >= count) return false;
+        index = i0 + k++ * stride;
+        return true;
+    }
 };
 
 
@@ -109,7 +124,7 @@ template <class T, int W> struct Lanes {
 };
 
 template <class T, int W>
-BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 first, u64 count,
+BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 first, u64 stride, u64 count,
                                  LocalSink& sink) {
     using namespace bssrdf::mc;
     const bssrdf::PhiloxKey key = bssrdf::PhiloxKey::of(seed);
@@ -121,7 +136,7 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
         Photon<T> p;
         p.alive = false;
         if (next < count) {
-            mc_launch(p, s, first + next++);
+            mc_launch(p, s, first + stride * next++);
             ++n_alive;
         } else {
             mc_launch(p, s, first);  // an idle lane: defined values, never tallied
@@ -190,7 +205,7 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
             if (!L.alive[j]) {
                 if (next < count) {
                     Photon<T> fresh;
-                    mc_launch(fresh, s, first + next++);
+                    mc_launch(fresh, s, first + stride * next++);
                     L.load(j, fresh, s);
                 } else {
                     --n_alive;
@@ -202,11 +217,13 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
 }
 
 // Trace photons first .. first + count - 1 of the run keyed by `seed`; add their tallies to
-// `tallies` (layout bssrdf::mc::TallyLayout). n_threads <= 0: OpenMP's default. simd: SIMD
+// `tallies`: n_batches arrays (photon i in batch i mod n_batches) of layout
+// bssrdf::mc::TallyLayout; the interaction count goes to batch 0's EVENTS. n_threads <= 0: OpenMP's default. simd: SIMD
 // lanes (trace_lanes) or the scalar loop of the GPU kernel (mc_trace_lane), for comparison.
 template <class T>
 void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t seed,
-              std::uint64_t first, std::uint64_t count, Tallies tallies, int n_threads, bool simd) {
+              std::uint64_t first, std::uint64_t count, std::uint64_t n_batches, Tallies tallies,
+              int n_threads, bool simd) {
     if (n_layers < 1 || n_layers > bssrdf::mc::MAX_LAYERS)
         throw std::invalid_argument("bssrdf._core.mc_trace: n_layers out of range");
     if (n_r < 1 || n_z < 1) throw std::invalid_argument("bssrdf._core.mc_trace: n_r and n_z must be >= 1");
@@ -216,8 +233,11 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
     bssrdf::mc::Setup<T> s;
     bssrdf::mc::unpack(config.data(), n_layers, n_r, n_z, s);
     const int size = s.tallies().size();
-    if (tallies.shape(0) != static_cast<std::size_t>(size))
-        throw std::invalid_argument("bssrdf._core.mc_trace: tallies has the wrong length");
+    if (n_batches < 1 || n_batches > (1u << 20))
+        throw std::invalid_argument("bssrdf._core.mc_trace: n_batches out of range");
+    const std::size_t total = static_cast<std::size_t>(n_batches) * size;
+    if (tallies.shape(0) != total)
+        throw std::invalid_argument("bssrdf._core.mc_trace: tallies must hold n_batches * size values");
     u64* out = tallies.data();
     const long long n = static_cast<long long>(count);
     nb::gil_scoped_release release;
@@ -226,31 +246,46 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
 #else
     const int threads = 1;
 #endif
-    // chunks of photons, each traced by 16 SIMD lanes (a lane refills from its chunk), or
-    // (simd = false) photon by photon by mc_trace_lane, the loop the GPU runs; at least four
-    // chunks per thread so that small launches use every thread
+    // Work items: a batch's photons of the launch (first index i0, then every n_batches-th) in
+    // chunks, each traced by 16 SIMD lanes (a lane refills from its chunk) or (simd = false) by
+    // mc_trace_lane, the loop the GPU runs. A chunk's photons share a batch, so its tallies touch
+    // one batch's array. At least four chunks per thread, so that small launches use every thread.
+    const u64 B = n_batches;
     long long chunk = n / (4LL * threads);
     chunk = chunk < 64 ? 64 : (chunk > 2048 ? 2048 : chunk);
+    const long long per_batch = (n + static_cast<long long>(B) - 1) / static_cast<long long>(B);
+    const long long chunks_per_batch = (per_batch + chunk - 1) / chunk;
+    const long long n_items = chunks_per_batch * static_cast<long long>(B);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
 #endif
     {
-        std::vector<u64> local(size, 0);
-        LocalSink sink{local.data()};
+        std::vector<u64> local(total, 0);
+        LocalSink sink{local.data(), local.data(), n_batches, size};
         u64 events = 0;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (long long c = 0; c < n; c += chunk) {
-            const u64 m = static_cast<u64>(c + chunk < n ? chunk : n - c);
-            events += simd ? trace_lanes<T, 16>(s, seed, first + static_cast<u64>(c), m, sink)
-                           : bssrdf::mc::mc_trace_lane<T>(s, seed, first + static_cast<u64>(c), m, 0, 1, sink);
+        for (long long item = 0; item < n_items; ++item) {
+            const u64 batch = static_cast<u64>(item / chunks_per_batch);
+            const u64 k0 = static_cast<u64>((item % chunks_per_batch) * chunk);
+            const u64 n_b = bssrdf::mc::batch_count(first, count, batch, B);
+            if (k0 >= n_b) continue;
+            const u64 m = n_b - k0 < static_cast<u64>(chunk) ? n_b - k0 : static_cast<u64>(chunk);
+            const u64 i0 = bssrdf::mc::batch_first(first, batch, B) + k0 * B;
+            sink.t = sink.base + static_cast<std::size_t>(batch) * size;
+            if (simd) {
+                events += trace_lanes<T, 16>(s, seed, i0, B, m, sink);
+            } else {
+                StrideSource source{i0, B, m, 0};
+                events += bssrdf::mc::mc_trace_lane<T>(s, seed, source, sink);
+            }
         }
         local[bssrdf::mc::EVENTS] += events;
 #ifdef _OPENMP
 #pragma omp critical(bssrdf_mc_merge)
 #endif
-        for (int k = 0; k < size; ++k) out[k] += local[k];
+        for (std::size_t k = 0; k < total; ++k) out[k] += local[k];
     }
 }
 

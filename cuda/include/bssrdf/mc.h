@@ -28,9 +28,9 @@
 // same tallies for any thread layout, on the CPU (OpenMP) and the GPU (atomics). The layout of
 // the tally array is given by `TallyLayout`; the host (bssrdf/mc/_run.py) scales it back.
 //
-// Consumers: cuda/mc.cu (GPU: one lane per thread) and cuda/cpu/mc.cpp (CPU: OpenMP threads
-// over chunks of photons) both run `mc_trace_lane` below, so the physics and the loop around
-// it are written once.
+// Consumers: cuda/mc.cu (GPU: `mc_trace_lane`, one lane per thread) and cuda/cpu/mc.cpp (CPU:
+// the same steps over SIMD lanes of 16 photons, or `mc_trace_lane` for comparison), so the
+// physics is written once.
 #pragma once
 #include "common.h"
 #include "fresnel.h"
@@ -52,7 +52,7 @@ enum Scalar {
     ROULETTE_LOSS,    // weight of photons ended by roulette (fixed point)
     W_CUT,            // weight of photons stopped at max_path (fixed point)
     A_OUTSIDE_Z,      // absorbed weight deeper than the last A_z bin (fixed point)
-    EVENTS,           // interactions (plain count)
+    EVENTS,           // interactions (plain count; per launch, in any one batch's array)
     N_SCALARS
 };
 
@@ -456,22 +456,35 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey&
     return true;
 }
 
-// A lane of a launch: photons first + lane, first + lane + stride, ... (below first + count),
-// one event per loop trip; a finished photon is replaced at once, so on a GPU a warp's lanes
-// stay busy while long photons finish. Returns the number of interactions. The GPU runs one lane
-// per thread (stride = the grid's threads), the CPU one lane per chunk of photons (stride 1).
-template <class T, class Sink>
-BSSRDF_HD inline u64 mc_trace_lane(const Setup<T>& s, u64 seed, u64 first, u64 count, u64 lane,
-                                   u64 stride, Sink& sink) {
+// Batches: photon i belongs to batch i mod n_batches, and a launch keeps one tally array per
+// batch, so that the host can estimate standard errors from the spread of the batch means. The
+// partition depends on photon indices only, never on threads, blocks or launch sizes.
+BSSRDF_HD inline u64 batch_first(u64 first, u64 batch, u64 n_batches) {
+    // the smallest index >= first in the batch
+    return first + (batch + n_batches - first % n_batches) % n_batches;
+}
+
+BSSRDF_HD inline u64 batch_count(u64 first, u64 count, u64 batch, u64 n_batches) {
+    const u64 i0 = batch_first(first, batch, n_batches);
+    return i0 < first + count ? (first + count - i0 + n_batches - 1) / n_batches : 0;
+}
+
+// A lane: takes photon indices from `source` (source.next(i) returns false when none is left)
+// and advances its photon by one event per loop trip; a finished photon is replaced at once, so
+// on a GPU a warp's lanes stay busy while long photons finish. `sink.begin_photon(i)` is told
+// each new photon (to pick its batch's tallies). Returns the number of interactions.
+template <class T, class Source, class Sink>
+BSSRDF_HD inline u64 mc_trace_lane(const Setup<T>& s, u64 seed, Source& source, Sink& sink) {
     const PhiloxKey key = PhiloxKey::of(seed);
     Photon<T> p;
     p.alive = false;
-    u64 next = lane, events = 0;
+    u64 events = 0;
     while (true) {
         if (!p.alive) {
-            if (next >= count) break;
-            mc_launch(p, s, first + next);
-            next += stride;
+            u64 index;
+            if (!source.next(index)) break;
+            sink.begin_photon(index);
+            mc_launch(p, s, index);
         }
         events += mc_event(p, s, key, sink) ? 1u : 0u;
     }
