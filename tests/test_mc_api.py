@@ -183,6 +183,16 @@ def test_reproducible_and_thread_independent():
     assert c.R_diffuse != a.R_diffuse
 
 
+def test_launch_sizes_change_nothing(monkeypatch):
+    """Photon i is in batch i mod 64 whatever launch traces it: tallies and errors are bit-identical."""
+    a = _cpu([SLAB], 6_000, seed=9)
+    monkeypatch.setattr(run_mod, "MAX_LAUNCH", 257)  # launches of 256/257 photons instead of a few big
+    b = _cpu([SLAB], 6_000, seed=9)
+    for name in bssrdf.mc.TALLIES:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        np.testing.assert_array_equal(a.stderr(name), b.stderr(name))
+
+
 @pytest.mark.parametrize("precision,tol", [("double", 1e-9), ("single", 2e-3)])
 def test_simd_lanes_equal_the_gpu_loop(monkeypatch, precision, tol):
     """The CPU's SIMD lanes and mc_trace_lane (the loop the GPU kernel runs) trace the same photons."""
@@ -245,6 +255,7 @@ def test_ctrl_c_returns_a_partial_result():
         timer.cancel()
     assert res.partial
     assert 0 < res.n_photons < 10**9
+    assert res.n_batches == 64 and np.isfinite(res.stderr("R_diffuse")) and res.stderr("R_diffuse") > 0
     assert abs(res.energy_balance - res.roulette_net - 1.0) < 1e-6
     assert "PARTIAL" in res.summary()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
