@@ -5,15 +5,16 @@
 //   * a photon packet of weight w enters at the origin, z pointing into the stack; the stack's
 //     top is z = 0; layer i spans [z_top, z_bot] (z_bot = +inf for a semi-infinite base);
 //   * step lengths s = -ln(xi) / mu_t, kept dimensionless (`sleft`, in units of 1/mu_t) across
-//     interfaces (MCML sec. 3.4-3.5);
+//     interfaces (MCML's Hop, StepSizeInTissue, HitBoundary);
 //   * absorption by weight: at each interaction w is multiplied by the albedo mu_s / mu_t and
-//     the difference is deposited in the layer and depth bin (MCML sec. 3.6);
-//   * Henyey-Greenstein scattering, direction update of MCML sec. 3.7 (eq. 3.17-3.19);
+//     the difference is deposited in the layer and depth bin (MCML's Drop);
+//   * Henyey-Greenstein scattering and MCML's direction update (its Spin, SpinTheta);
 //   * at every interface, unpolarised Fresnel reflection with the real indices on both sides,
 //     Snell refraction, total internal reflection; all-or-none reflection decided by a random
-//     number (MCML sec. 3.9-3.10);
+//     number (MCML's RFresnel, CrossUpOrNot, CrossDnOrNot);
 //   * Russian roulette below weight `roulette_w` with survival chance 1/`roulette_m`, which keeps
-//     the estimate unbiased (MCML sec. 3.11).
+//     the estimate unbiased (MCML's Roulette: threshold 1e-4, chance 1/10).
+// The names in parentheses are the functions of MCML's source (mcmlgo.c) doing the same step.
 //
 // Random numbers: every event (one trip of the loop: a hop and what happens at its end) draws
 // one Philox4x32-10 block, counter (event number, 0, photon index), key = seed: u[0] for a new
@@ -248,7 +249,7 @@ BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 index) {
 }
 
 // Cosine of the scattering angle drawn from the Henyey-Greenstein phase function
-// (MCML eq. 3.28; isotropic for g = 0).
+// (MCML's SpinTheta; isotropic for g = 0).
 // Written with selects only (no early return), so that it vectorises.
 template <class T> BSSRDF_HD inline T sample_hg(T g, T xi) {
     const bool iso = b_abs(g) < T(1e-6);
@@ -258,8 +259,7 @@ template <class T> BSSRDF_HD inline T sample_hg(T g, T xi) {
     return iso ? T(2) * xi - T(1) : b_min(T(1), b_max(T(-1), c));
 }
 
-// New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML eq. 3.30-3.31).
-// New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML eq. 3.30-3.31).
+// New direction after scattering by polar cosine cos_t and azimuth 2 pi xi (MCML's Spin).
 // A pure function of values (no branches the compiler cannot turn into selects), so that the
 // CPU build can run it over arrays of photons in SIMD lanes.
 template <class T> struct Dir {
@@ -286,7 +286,7 @@ template <class T> BSSRDF_HD inline Dir<T> scatter_direction(T ux, T uy, T uz, T
 
 // The next hop of a photon at depth z with direction cosine uz in a layer (mu_t, 1/mu_t) whose
 // interface ahead is at z_wall: the step (a new one, -ln u0, when the last one is used up),
-// the distance to the interface, and whether the photon reaches it first (MCML sec. 3.4-3.5).
+// the distance to the interface, and whether the photon reaches it first (MCML's Hop).
 template <class T> struct Hop {
     T sleft;   // dimensionless step for this hop
     T d_wall;  // distance to the interface ahead, mm (+inf when uz = 0)
@@ -386,7 +386,7 @@ template <class T, class Sink> BSSRDF_HD inline void cut_path(Photon<T>& p, cons
     p.alive = false;
 }
 
-// Absorption at an interaction point (MCML sec. 3.6): the weight w (1 - albedo) is deposited
+// Absorption at an interaction point (MCML's Drop): the weight w (1 - albedo) is deposited
 // in the depth bin, and in the layer's tally when the photon leaves the layer or ends (one
 // tally update per layer visit, not per interaction: on a GPU every lane of a block would
 // otherwise hit the same shared-memory address at every step); the photon keeps w albedo.
@@ -405,7 +405,7 @@ BSSRDF_HD inline void deposit(Photon<T>& p, const Setup<T>& s, T w_new, Sink& si
     ++p.n_scatter;
 }
 
-// Russian roulette (MCML sec. 3.11): below roulette_w a photon survives with chance 1/m and
+// Russian roulette (MCML's Roulette): below roulette_w a photon survives with chance 1/m and
 // weight times m, else it ends; what roulette adds and removes is tallied.
 template <class T, class Sink>
 BSSRDF_HD inline void roulette(Photon<T>& p, const Setup<T>& s, T u, Sink& sink) {
