@@ -1,0 +1,276 @@
+"""Export a material for a renderer: ``python -m bssrdf.export MATERIAL_OR_FILE --format FORMAT``.
+
+The input is a material name (:func:`bssrdf.materials.names`) or a medium file (JSON or TOML, see
+:mod:`bssrdf.export`); fit results are not accepted yet. The output goes to ``--out FILE``
+(written atomically) or, for text formats, to stdout. See ``--help`` for the formats, the
+definitions each uses, and units.
+
+Exit status: 0 on success; 2 on bad input (one line ``bssrdf.export: error: ...`` on stderr, no
+file written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from .._cli import error, show_warnings
+from .._io import atomic_write
+
+PROG = "bssrdf.export"
+FORMATS = ("table", "pbrt-v4", "mitsuba3", "blender", "openpbr", "renderman")
+CHANNELS = {"r": 0, "g": 1, "b": 2, "0": 0, "1": 1, "2": 2}
+TABLE_SUFFIXES = {".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}
+
+
+class CliError(Exception):
+    """An error reported to the user as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line is one line on stderr (no usage block)."""
+
+    def error(self, message: str):
+        raise CliError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Export a material's scattering parameters for a renderer, with the renderer's own\n"
+            "meaning of albedo and mean free path made explicit in the output.\n"
+            "\n"
+            "formats:\n"
+            "  table      R(r) per channel with sampling CDFs (HDF5 .h5/.hdf5 or CSV .csv; needs --out)\n"
+            "  pbrt-v4    a 'subsurface' material block: sigma_a, sigma_s [mm^-1] with pbrt's\n"
+            "             \"float scale\" = mm per scene unit, eta, g\n"
+            "  mitsuba3   a 'homogeneous' medium (single-scattering albedo, sigma_t) in a 'dielectric'\n"
+            "             boundary: XML (default) or the mi.load_dict dictionary (--out FILE.json)\n"
+            "  blender    Principled BSDF, Random Walk (Skin): Base Color = dipole total diffuse\n"
+            "             reflectance R_d, Subsurface Radius x Scale = 1/sigma_tr, IOR = eta,\n"
+            "             Anisotropy = g: a bpy script (default) or the settings (--out FILE.json)\n"
+            "  openpbr    subsurface_color = R_d, subsurface_radius x subsurface_radius_scale =\n"
+            "             1/sigma_tr: a MaterialX document (default) or JSON (--out FILE.json)\n"
+            "  renderman  PxrSurface Jensen dipole: subsurfaceColor = R_d, subsurfaceDmfp x\n"
+            "             subsurfaceDmfpColor = 1/sigma_tr: RIB (default) or JSON (--out FILE.json)\n"
+            "\n"
+            "R_d is the classical dipole total diffuse reflectance R_d(alpha', eta) (Jensen et al.\n"
+            "2001) and sigma_tr = sqrt(3 sigma_a sigma_t'); all assume air (n = 1) outside.\n"
+            "\n"
+            "Units: bssrdf's coefficients are in mm^-1. --scale is the number of scene units per\n"
+            "millimetre (1 for a scene in mm, 0.1 in cm, 0.001 in metres); lengths are written in\n"
+            "scene units and coefficients per scene unit (each output says how it carries this)."
+        ),
+        epilog=(
+            "input:\n"
+            "  a material name (bssrdf.materials.names(); case, spaces, hyphens ignored), or a medium\n"
+            "  file, JSON or .toml: {\"sigma_a\": [..], \"sigma_s\": [..], \"g\": .., \"eta\": ..,\n"
+            "  \"units\": \"mm^-1\"} (sigma in mm^-1; g default 0, eta default 1; optional \"name\").\n"
+            "  Fit results (python -m bssrdf.fit) and HDF5 results are not accepted yet.\n"
+            "\n"
+            "examples:\n"
+            "  python -m bssrdf.export marble --format pbrt-v4\n"
+            "  python -m bssrdf.export skin1 --format blender --scale 0.001 --out skin1.py\n"
+            "  python -m bssrdf.export marble --format table --out marble.h5\n"
+            "  python -m bssrdf.export my_medium.json --format renderman --scale 0.1\n"
+            "\n"
+            "Errors (unknown format or material, a scale <= 0, an unwritable path) are reported on\n"
+            "one line with exit status 2; no output file is left behind."
+        ),
+    )
+    parser.add_argument("source", metavar="MATERIAL_OR_FILE",
+                        help="material name from bssrdf.materials.names(), or a medium file (.json/.toml)")
+    parser.add_argument("--format", "-f", required=True, choices=FORMATS, metavar="FORMAT",
+                        help="one of: " + ", ".join(FORMATS))
+    parser.add_argument("--out", "-o", metavar="FILE", default=None,
+                        help="output file (written atomically). Without it, text formats print to stdout. "
+                             "FILE.json writes the dictionary form of mitsuba3/blender/openpbr/renderman; "
+                             "table needs FILE.h5, .hdf5 or .csv")
+    parser.add_argument("--scale", metavar="UNITS_PER_MM", type=float, default=1.0,
+                        help="scene units per millimetre (finite, > 0; default 1: the scene is in mm)")
+    parser.add_argument("--channel", metavar="C", default=None, choices=sorted(CHANNELS),
+                        help="export one channel only (r, g, b or 0, 1, 2), written as grey")
+    parser.add_argument("--name", metavar="NAME", default=None,
+                        help="name of the material in the output (default: the material's name)")
+    parser.add_argument("--thickness", metavar="MM", type=float, default=None,
+                        help="table only: slab thickness in mm (> 0); omit for a semi-infinite medium")
+    return parser
+
+
+# -- input ----------------------------------------------------------------------------------------
+def resolve_input(source: str):
+    """(medium, name) from a material name or a medium file."""
+    from .. import materials
+    from . import load_medium
+
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5"):
+        raise CliError(f"{source!r}: HDF5 inputs (fit or Monte Carlo results) are not supported yet; give a "
+                       "material name or a medium file (.json/.toml)")
+    if path.is_file():
+        try:
+            medium, name = load_medium(path)
+        except OSError as e:
+            raise CliError(f"cannot read {source!r}: {e.strerror or e}") from None
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        return medium, (name or path.stem)
+    if suffix in (".json", ".toml") or os.sep in source or (os.altsep and os.altsep in source):
+        raise CliError(f"medium file {source!r} does not exist")
+    try:
+        entry = materials.entry(source)
+    except KeyError as e:
+        raise CliError((e.args[0] if e.args else str(e)) + " (or give a medium file, .json/.toml)") from None
+    return entry.medium, entry.name
+
+
+def _check_out(out: str, fmt: str) -> str:
+    """The output kind ('json', 'text', 'hdf5', 'csv'); checks the folder is writable."""
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise CliError(f"cannot write {out!r}: it is a directory")
+    if fmt == "table":
+        if suffix not in TABLE_SUFFIXES:
+            raise CliError("--format table writes HDF5 or CSV: --out must end in .h5, .hdf5 or .csv; "
+                           f"got {out!r}")
+        kind = TABLE_SUFFIXES[suffix]
+    elif suffix == ".json":
+        if fmt == "pbrt-v4":
+            raise CliError("--format pbrt-v4 is text only: use --out FILE.pbrt (or no --out for stdout)")
+        kind = "json"
+    else:
+        kind = "text"
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(f"cannot write {out!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"cannot write {out!r}: directory {str(parent)!r} is not writable")
+    return kind
+
+
+# -- output ---------------------------------------------------------------------------------------
+def render(fmt: str, medium, units_per_mm: float, name: str, kind: str) -> str:
+    """The text of a non-table export (``kind`` 'json' or 'text')."""
+    from . import formats
+
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "bssrdf_material"
+    if safe[0].isdigit():
+        safe = "m_" + safe
+    if fmt == "pbrt-v4":
+        return formats.pbrt_v4(medium, units_per_mm, name=name)
+    if fmt == "mitsuba3":
+        from . import mitsuba
+
+        if kind == "json":
+            return formats.to_json(mitsuba.mitsuba3_dict(medium, scale=units_per_mm))
+        return mitsuba.mitsuba3_xml(medium, scale=units_per_mm)
+    if fmt == "blender":
+        if kind == "json":
+            return formats.to_json(formats.blender(medium, units_per_mm))
+        return formats.blender_script(medium, units_per_mm, name=name)
+    if fmt == "openpbr":
+        if kind == "json":
+            return formats.to_json(formats.openpbr(medium, units_per_mm))
+        return formats.openpbr_mtlx(medium, units_per_mm, name=safe)
+    if fmt == "renderman":
+        if kind == "json":
+            return formats.to_json(formats.renderman(medium, units_per_mm))
+        return formats.renderman_rib(medium, units_per_mm, name=name)
+    raise CliError(f"unknown format {fmt!r}")  # pragma: no cover - argparse checks choices
+
+
+def _write_text(out: str, text: str) -> None:
+    try:
+        with atomic_write(out) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot write {out!r}: {e.strerror or e}") from None
+
+
+def _write_table(medium, out: str, kind: str, thickness, units_per_mm: float) -> None:
+    try:
+        from .table import write_table
+    except ImportError as e:  # pragma: no cover - the table module ships with the package
+        raise CliError(f"the table export is not available: {e}") from None
+    try:
+        write_table(medium, out, thickness=thickness, scale=units_per_mm, fmt=kind)
+    except OSError as e:
+        raise CliError(f"cannot write {out!r}: {e.strerror or e}") from None
+
+
+def run(args) -> str | None:
+    """Do the export; returns the text for stdout (None when a file was written)."""
+    if not (math.isfinite(args.scale) and args.scale > 0):
+        raise CliError(f"--scale (scene units per mm) must be finite and > 0; got {args.scale!r}")
+    if args.thickness is not None:
+        if args.format != "table":
+            raise CliError("--thickness applies to --format table only")
+        if not (math.isfinite(args.thickness) and args.thickness > 0):
+            raise CliError(f"--thickness must be finite and > 0 mm; got {args.thickness!r}")
+    if args.format == "table" and args.out is None:
+        raise CliError("--format table writes a file: give --out FILE.h5 (or .hdf5, .csv)")
+    kind = _check_out(args.out, args.format) if args.out is not None else "text"
+
+    medium, name = resolve_input(args.source)
+    if args.channel is not None:
+        i = CHANNELS[args.channel]
+        if i >= medium.n_channels:
+            raise CliError(f"--channel {args.channel}: the medium has {medium.n_channels} channel(s)")
+        medium = medium.channel(i)
+        name = f"{name}_{'rgb'[i]}"
+    if args.name is not None:
+        name = args.name
+
+    if args.format == "table":
+        _write_table(medium, args.out, kind, args.thickness, args.scale)
+        return None
+    text = render(args.format, medium, args.scale, name, kind)
+    if args.out is None:
+        return text
+    _write_text(args.out, text)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
+    except CliError as e:
+        return error(PROG, e)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            text = run(args)
+    except CliError as e:
+        return error(PROG, e)
+    except (ValueError, TypeError) as e:
+        return error(PROG, e)
+    show_warnings(PROG, caught)
+    try:
+        if text is not None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            print(f"wrote {args.out}")
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
