@@ -13,6 +13,7 @@ import ctypes
 import glob
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,23 @@ def main() -> None:
     compile_source(lib, ROOT / "cuda" / "profiles.cu", profiles, [])
     mc = [f"mc_trace_kernel<{t}, {s}>" for t in ("float", "double") for s in ("true", "false")]
     compile_source(lib, ROOT / "cuda" / "mc.cu", mc, ["--use_fast_math"])
+    # the renderer API (cuda/README.md): every profile header, used from a device function
+    with tempfile.TemporaryDirectory() as tmp:
+        api = Path(tmp) / "api_check.cu"
+        api.write_text(API_CHECK)
+        compile_source(lib, api, [f"api_check<{t}>" for t in ("float", "double")], [])
+
+
+API_CHECK = r"""
+#include "bssrdf/bssrdf.h"
+template <class T>
+__global__ void api_check(const T* r, const T* values, const T* cdf, int n_r, T* out) {
+    const bssrdf::TableView<T> v = bssrdf::make_table_view(r, values, cdf, n_r, 1);
+    const T x = r[threadIdx.x % n_r];
+    out[threadIdx.x] = bssrdf::table_eval(v, x, 0) + bssrdf::table_pdf(v, x, 0) +
+                       bssrdf::table_sample_radius(v, T(0.5), 0) + bssrdf::table_r_max(v);
+}
+"""
 
 
 if __name__ == "__main__":
