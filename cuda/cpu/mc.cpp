@@ -5,6 +5,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/tuple.h>
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <tuple>
@@ -46,6 +47,44 @@ struct LocalSink {
     void add(int i, u64 v) { t[i] += v; }
 };
 
+// A launch's photons as work items shared by the threads: item k is a chunk of one batch's
+// photons (indices i0, i0 + n_batches, ...). Threads take items in order from an atomic counter;
+// a thread's lanes take photons from its current item and fetch the next item when it runs out,
+// so lanes drain (wait for their slowest photon) once per launch, not once per chunk.
+struct WorkQueue {
+    u64 first, count, n_batches;
+    long long chunk, chunks_per_batch, n_items;
+    std::atomic<long long> next_item{0};
+
+    // the photons of item `item`: first index, number, batch; false when the item is empty
+    bool item(long long it, u64& i0, u64& m, u64& batch) const {
+        batch = static_cast<u64>(it / chunks_per_batch);
+        const u64 k0 = static_cast<u64>((it % chunks_per_batch) * chunk);
+        const u64 n_b = bssrdf::mc::batch_count(first, count, batch, n_batches);
+        if (k0 >= n_b) return false;
+        m = n_b - k0 < static_cast<u64>(chunk) ? n_b - k0 : static_cast<u64>(chunk);
+        i0 = bssrdf::mc::batch_first(first, batch, n_batches) + k0 * n_batches;
+        return true;
+    }
+};
+
+// A thread's cursor in the queue: the next photon (index and batch), fetching items as needed.
+struct Cursor {
+    WorkQueue* q;
+    u64 i0 = 0, m = 0, k = 0, batch = 0;
+    bool next(u64& index, u64& b) {
+        while (k >= m) {
+            const long long it = q->next_item.fetch_add(1, std::memory_order_relaxed);
+            if (it >= q->n_items) return false;
+            k = 0;
+            if (!q->item(it, i0, m, batch)) m = 0;
+        }
+        index = i0 + k++ * q->n_batches;
+        b = batch;
+        return true;
+    }
+};
+
 // Photons i0, i0 + stride, ..., (count of them), for mc_trace_lane on the CPU.
 struct StrideSource {
     u64 i0, stride, count, k;
@@ -67,6 +106,7 @@ template <class T, int W> struct Lanes {
     T x[W], y[W], z[W], ux[W], uy[W], uz[W], w[W], sleft[W], path[W];
     u32 idx0[W], idx1[W], event[W];
     u64 absorbed[W];
+    int batch[W];
     int layer[W], n_scatter[W], alive[W];
     // the lane's layer, copied on entry
     T mu_t[W], inv_mu_t[W], albedo[W], g[W], z0[W], z1[W];
@@ -124,25 +164,25 @@ template <class T, int W> struct Lanes {
 };
 
 template <class T, int W>
-BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 first, u64 stride, u64 count,
-                                 LocalSink& sink) {
+BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, Cursor& work, LocalSink& sink) {
     using namespace bssrdf::mc;
     const bssrdf::PhiloxKey key = bssrdf::PhiloxKey::of(seed);
     const T max_path = s.max_path;
     Lanes<T, W> L;
-    u64 next = 0, events = 0;
+    u64 events = 0;
     int n_alive = 0;
     for (int j = 0; j < W; ++j) {
         Photon<T> p;
-        p.alive = false;
-        if (next < count) {
-            mc_launch(p, s, first + stride * next++);
+        u64 index = 0, b = 0;
+        if (work.next(index, b)) {
+            mc_launch(p, s, index);
             ++n_alive;
         } else {
-            mc_launch(p, s, first);  // an idle lane: defined values, never tallied
+            mc_launch(p, s, 0);  // an idle lane: defined values, never tallied
             p.alive = false;
         }
         L.load(j, p, s);
+        L.batch[j] = static_cast<int>(b);
     }
     while (n_alive > 0) {
         // 1. one Philox block per lane (bssrdf::mc::next_draw)
@@ -188,6 +228,7 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
         // 4. what happens at the end of the hop, lane by lane
         for (int j = 0; j < W; ++j) {
             if (!L.alive[j]) continue;
+            sink.t = sink.base + static_cast<std::size_t>(L.batch[j]) * sink.size;
             Photon<T> p = L.photon(j);
             if (L.cut[j]) {
                 cut_path(p, s, sink);
@@ -203,10 +244,12 @@ BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, u64 fi
             }
             L.store(j, p, s);
             if (!L.alive[j]) {
-                if (next < count) {
+                u64 index, b;
+                if (work.next(index, b)) {
                     Photon<T> fresh;
-                    mc_launch(fresh, s, first + stride * next++);
+                    mc_launch(fresh, s, index);
                     L.load(j, fresh, s);
+                    L.batch[j] = static_cast<int>(b);
                 } else {
                     --n_alive;
                 }
@@ -246,16 +289,20 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
 #else
     const int threads = 1;
 #endif
-    // Work items: a batch's photons of the launch (first index i0, then every n_batches-th) in
-    // chunks, each traced by 16 SIMD lanes (a lane refills from its chunk) or (simd = false) by
-    // mc_trace_lane, the loop the GPU runs. A chunk's photons share a batch, so its tallies touch
-    // one batch's array. At least four chunks per thread, so that small launches use every thread.
-    const u64 B = n_batches;
+    // Work items: a batch's photons of the launch in chunks (WorkQueue). SIMD: each thread runs
+    // 16 lanes fed from the queue until it is empty. simd = false: each item is traced by
+    // mc_trace_lane, the loop the GPU runs. At least four chunks per thread, so that small
+    // launches use every thread.
     long long chunk = n / (4LL * threads);
-    chunk = chunk < 64 ? 64 : (chunk > 2048 ? 2048 : chunk);
-    const long long per_batch = (n + static_cast<long long>(B) - 1) / static_cast<long long>(B);
-    const long long chunks_per_batch = (per_batch + chunk - 1) / chunk;
-    const long long n_items = chunks_per_batch * static_cast<long long>(B);
+    chunk = chunk < 64 ? 64 : (chunk > 4096 ? 4096 : chunk);
+    const long long per_batch = (n + static_cast<long long>(n_batches) - 1) / static_cast<long long>(n_batches);
+    WorkQueue queue;
+    queue.first = first;
+    queue.count = count;
+    queue.n_batches = n_batches;
+    queue.chunk = chunk;
+    queue.chunks_per_batch = (per_batch + chunk - 1) / chunk;
+    queue.n_items = queue.chunks_per_batch * static_cast<long long>(n_batches);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
 #endif
@@ -263,21 +310,16 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
         std::vector<u64> local(total, 0);
         LocalSink sink{local.data(), local.data(), n_batches, size};
         u64 events = 0;
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (long long item = 0; item < n_items; ++item) {
-            const u64 batch = static_cast<u64>(item / chunks_per_batch);
-            const u64 k0 = static_cast<u64>((item % chunks_per_batch) * chunk);
-            const u64 n_b = bssrdf::mc::batch_count(first, count, batch, B);
-            if (k0 >= n_b) continue;
-            const u64 m = n_b - k0 < static_cast<u64>(chunk) ? n_b - k0 : static_cast<u64>(chunk);
-            const u64 i0 = bssrdf::mc::batch_first(first, batch, B) + k0 * B;
-            sink.t = sink.base + static_cast<std::size_t>(batch) * size;
-            if (simd) {
-                events += trace_lanes<T, 16>(s, seed, i0, B, m, sink);
-            } else {
-                StrideSource source{i0, B, m, 0};
+        if (simd) {
+            Cursor cursor{&queue};
+            events += trace_lanes<T, 16>(s, seed, cursor, sink);
+        } else {
+            while (true) {
+                const long long it = queue.next_item.fetch_add(1, std::memory_order_relaxed);
+                if (it >= queue.n_items) break;
+                u64 i0, m, batch;
+                if (!queue.item(it, i0, m, batch)) continue;
+                StrideSource source{i0, n_batches, m, 0};
                 events += bssrdf::mc::mc_trace_lane<T>(s, seed, source, sink);
             }
         }
