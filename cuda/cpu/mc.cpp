@@ -1,6 +1,7 @@
-// mc.cpp -- the CPU build of the Monte Carlo tracer (bssrdf/mc.h): one photon to its end per
-// OpenMP iteration, each thread tallying into its own fixed-point array, merged at the end.
-// Integer tallies make the result independent of the number of threads and of scheduling.
+// mc.cpp -- bssrdf._core's Monte Carlo functions: the CPU build of the tracer (bssrdf/mc.h run
+// by the SIMD lanes of mc_lanes.h, OpenMP threads each tallying into their own fixed-point arrays,
+// merged at the end; integer tallies make the result independent of threads and scheduling),
+// and test hooks for the generator.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/tuple.h>
@@ -15,18 +16,7 @@
 #include <omp.h>
 #endif
 
-// glibc's libmvec has vector logf/log (<= 4 ulp); declaring the SIMD variants (before the
-// headers that call them) lets the `omp simd` loops below call them (math.h declares them only
-// under -ffast-math).
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
-extern "C" float logf(float) noexcept __attribute__((simd("notinbranch")));
-extern "C" double log(double) noexcept __attribute__((simd("notinbranch")));
-#define BSSRDF_MC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define BSSRDF_MC_CLONES
-#endif
-
-#include "bssrdf/mc.h"
+#include "mc_lanes.h"
 
 namespace nb = nanobind;
 using bssrdf::u32;
@@ -34,235 +24,16 @@ using bssrdf::u64;
 
 namespace {
 
+using namespace bssrdf::cpu;
+
 template <class T> using Config = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Tallies = nb::ndarray<std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
-// A thread's tallies: n_batches arrays of `size`; begin_photon points `t` at the photon's batch.
-struct LocalSink {
-    u64* base;
-    u64* t;
-    u64 n_batches;
-    int size;
-    void begin_photon(u64 index) { t = base + static_cast<std::size_t>(index % n_batches) * size; }
-    void add(int i, u64 v) { t[i] += v; }
-};
-
-// A launch's photons as work items shared by the threads: item k is a chunk of one batch's
-// photons (indices i0, i0 + n_batches, ...). Threads take items in order from an atomic counter;
-// a thread's lanes take photons from its current item and fetch the next item when it runs out,
-// so lanes drain (wait for their slowest photon) once per launch, not once per chunk.
-struct WorkQueue {
-    u64 first, count, n_batches;
-    long long chunk, chunks_per_batch, n_items;
-    std::atomic<long long> next_item{0};
-
-    // the photons of item `item`: first index, number, batch; false when the item is empty
-    bool item(long long it, u64& i0, u64& m, u64& batch) const {
-        batch = static_cast<u64>(it / chunks_per_batch);
-        const u64 k0 = static_cast<u64>((it % chunks_per_batch) * chunk);
-        const u64 n_b = bssrdf::mc::batch_count(first, count, batch, n_batches);
-        if (k0 >= n_b) return false;
-        m = n_b - k0 < static_cast<u64>(chunk) ? n_b - k0 : static_cast<u64>(chunk);
-        i0 = bssrdf::mc::batch_first(first, batch, n_batches) + k0 * n_batches;
-        return true;
-    }
-};
-
-// A thread's cursor in the queue: the next photon (index and batch), fetching items as needed.
-struct Cursor {
-    WorkQueue* q;
-    u64 i0 = 0, m = 0, k = 0, batch = 0;
-    bool next(u64& index, u64& b) {
-        while (k >= m) {
-            const long long it = q->next_item.fetch_add(1, std::memory_order_relaxed);
-            if (it >= q->n_items) return false;
-            k = 0;
-            if (!q->item(it, i0, m, batch)) m = 0;
-        }
-        index = i0 + k++ * q->n_batches;
-        b = batch;
-        return true;
-    }
-};
-
-// Photons i0, i0 + stride, ..., (count of them), for mc_trace_lane on the CPU.
-struct StrideSource {
-    u64 i0, stride, count, k;
-    bool next(u64& index) {
-        if (k >= count) return false;
-        index = i0 + k++ * stride;
-        return true;
-    }
-};
-
-
-// W photons traced side by side, one event per loop trip, in structure-of-arrays form: the
-// arithmetic of an event (generator, hop, scattering direction) runs over all lanes in SIMD
-// loops, what branches (interfaces, tallies, roulette) lane by lane. Each lane performs exactly
-// the steps of bssrdf::mc::mc_event, with the same functions and the same random numbers, so the
-// photons are those of the GPU and of mc_trace_lane; only rounding differs (vector logf).
-template <class T, int W> struct Lanes {
-    // photon state
-    T x[W], y[W], z[W], ux[W], uy[W], uz[W], w[W], sleft[W], path[W];
-    u32 idx0[W], idx1[W], event[W];
-    u64 absorbed[W];
-    int batch[W];
-    int layer[W], n_scatter[W], alive[W];
-    // the lane's layer, copied on entry
-    T mu_t[W], inv_mu_t[W], albedo[W], g[W], z0[W], z1[W];
-    // per event
-    T u[4][W], hop[W], d_wall[W], h_sleft[W], z_wall[W], nux[W], nuy[W], nuz[W];
-    int hit[W], cut[W];
-
-    void set_layer(int j, const bssrdf::mc::Setup<T>& s) {
-        const bssrdf::mc::Layer<T>& L = s.layer[layer[j]];
-        mu_t[j] = L.mu_t;
-        inv_mu_t[j] = L.inv_mu_t;
-        albedo[j] = L.albedo;
-        g[j] = L.g;
-        z0[j] = L.z[0];
-        z1[j] = L.z[1];
-    }
-
-    void load(int j, const bssrdf::mc::Photon<T>& p, const bssrdf::mc::Setup<T>& s) {
-        x[j] = p.x; y[j] = p.y; z[j] = p.z;
-        ux[j] = p.ux; uy[j] = p.uy; uz[j] = p.uz;
-        w[j] = p.w; sleft[j] = p.sleft; path[j] = p.path;
-        idx0[j] = static_cast<u32>(p.index);
-        idx1[j] = static_cast<u32>(p.index >> 32);
-        event[j] = p.event;
-        absorbed[j] = p.absorbed;
-        layer[j] = p.layer; n_scatter[j] = p.n_scatter; alive[j] = p.alive;
-        set_layer(j, s);
-    }
-
-    // after a scalar step on photon(j): its state back into lane j (and its new layer's values)
-    void store(int j, const bssrdf::mc::Photon<T>& p, const bssrdf::mc::Setup<T>& s) {
-        x[j] = p.x; y[j] = p.y; z[j] = p.z;
-        ux[j] = p.ux; uy[j] = p.uy; uz[j] = p.uz;
-        w[j] = p.w;
-        n_scatter[j] = p.n_scatter;
-        alive[j] = p.alive;
-        absorbed[j] = p.absorbed;
-        if (p.alive && p.layer != layer[j]) {
-            layer[j] = p.layer;
-            set_layer(j, s);
-        }
-    }
-
-    bssrdf::mc::Photon<T> photon(int j) const {
-        bssrdf::mc::Photon<T> p;
-        p.x = x[j]; p.y = y[j]; p.z = z[j];
-        p.ux = ux[j]; p.uy = uy[j]; p.uz = uz[j];
-        p.w = w[j]; p.sleft = sleft[j]; p.path = path[j];
-        p.index = static_cast<u64>(idx1[j]) << 32 | idx0[j];
-        p.event = event[j];
-        p.absorbed = absorbed[j];
-        p.layer = layer[j]; p.n_scatter = n_scatter[j]; p.alive = alive[j] != 0;
-        return p;
-    }
-};
-
-template <class T, int W>
-BSSRDF_MC_CLONES u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, Cursor& work, LocalSink& sink) {
-    using namespace bssrdf::mc;
-    const bssrdf::PhiloxKey key = bssrdf::PhiloxKey::of(seed);
-    const T max_path = s.max_path;
-    Lanes<T, W> L;
-    u64 events = 0;
-    int n_alive = 0;
-    for (int j = 0; j < W; ++j) {
-        Photon<T> p;
-        u64 index = 0, b = 0;
-        if (work.next(index, b)) {
-            mc_launch(p, s, index);
-            ++n_alive;
-        } else {
-            mc_launch(p, s, 0);  // an idle lane: defined values, never tallied
-            p.alive = false;
-        }
-        L.load(j, p, s);
-        L.batch[j] = static_cast<int>(b);
-    }
-    while (n_alive > 0) {
-        // 1. one Philox block per lane (bssrdf::mc::next_draw)
-#pragma omp simd
-        for (int j = 0; j < W; ++j) {
-            const bssrdf::U32x4 r = bssrdf::philox4x32_10(L.event[j], 0u, L.idx0[j], L.idx1[j], key.k0, key.k1);
-            L.event[j] += 1;
-            L.u[0][j] = bssrdf::u01_open(r.v[0], T(0));
-            L.u[1][j] = bssrdf::u01_open(r.v[1], T(0));
-            L.u[2][j] = bssrdf::u01_open(r.v[2], T(0));
-            L.u[3][j] = bssrdf::u01_open(r.v[3], T(0));
-        }
-        // 2. the hop (plan_hop) and the scattering an interaction would bring
-#pragma omp simd
-        for (int j = 0; j < W; ++j) {
-            const T zw = L.uz[j] > T(0) ? L.z1[j] : L.z0[j];
-            const Hop<T> h = plan_hop(L.z[j], L.uz[j], zw, L.sleft[j], L.u[0][j], L.mu_t[j], L.inv_mu_t[j]);
-            L.z_wall[j] = zw;
-            L.hop[j] = h.hop;
-            L.d_wall[j] = h.d_wall;
-            L.h_sleft[j] = h.sleft;
-            L.hit[j] = h.hit ? 1 : 0;
-            L.cut[j] = hop_is_cut(L.path[j], h.hop, max_path) ? 1 : 0;
-        }
-#pragma omp simd
-        for (int j = 0; j < W; ++j) {
-            const Dir<T> d = scatter_direction(L.ux[j], L.uy[j], L.uz[j], sample_hg(L.g[j], L.u[1][j]), L.u[2][j]);
-            L.nux[j] = d.x;
-            L.nuy[j] = d.y;
-            L.nuz[j] = d.z;
-        }
-        // 3. the move (as in mc_event), for lanes whose path is not cut
-#pragma omp simd
-        for (int j = 0; j < W; ++j) {
-            const T hop = L.cut[j] ? T(0) : L.hop[j];
-            L.path[j] += hop;
-            L.x[j] += hop * L.ux[j];
-            L.y[j] += hop * L.uy[j];
-            L.z[j] = L.cut[j] ? L.z[j] : (L.hit[j] ? L.z_wall[j] : L.z[j] + hop * L.uz[j]);
-            const T rest = bssrdf::b_max(T(0), L.h_sleft[j] - L.d_wall[j] * L.mu_t[j]);
-            L.sleft[j] = L.cut[j] ? L.sleft[j] : (L.hit[j] ? rest : T(0));
-        }
-        // 4. what happens at the end of the hop, lane by lane
-        for (int j = 0; j < W; ++j) {
-            if (!L.alive[j]) continue;
-            sink.t = sink.base + static_cast<std::size_t>(L.batch[j]) * sink.size;
-            Photon<T> p = L.photon(j);
-            if (L.cut[j]) {
-                cut_path(p, s, sink);
-            } else if (L.hit[j]) {
-                cross_interface(p, s, L.u[1][j], sink);
-            } else {  // the interaction of mc_event, with the direction from step 2
-                deposit(p, s, p.w * L.albedo[j], sink);
-                p.ux = L.nux[j];
-                p.uy = L.nuy[j];
-                p.uz = L.nuz[j];
-                roulette(p, s, L.u[3][j], sink);
-                ++events;
-            }
-            L.store(j, p, s);
-            if (!L.alive[j]) {
-                u64 index, b;
-                if (work.next(index, b)) {
-                    Photon<T> fresh;
-                    mc_launch(fresh, s, index);
-                    L.load(j, fresh, s);
-                    L.batch[j] = static_cast<int>(b);
-                } else {
-                    --n_alive;
-                }
-            }
-        }
-    }
-    return events;
-}
-
 // Trace photons first .. first + count - 1 of the run keyed by `seed`; add their tallies to
 // `tallies`: n_batches arrays (photon i in batch i mod n_batches) of layout
-// bssrdf::mc::TallyLayout; the interaction count goes to batch 0's EVENTS. n_threads <= 0: OpenMP's default. simd: SIMD
-// lanes (trace_lanes) or the scalar loop of the GPU kernel (mc_trace_lane), for comparison.
+// bssrdf::mc::TallyLayout; the interaction count goes to batch 0's EVENTS. n_threads <= 0:
+// OpenMP's default. simd: SIMD lanes (trace_lanes) or the scalar loop of the GPU kernel
+// (mc_trace_lane), for comparison.
 template <class T>
 void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t seed,
               std::uint64_t first, std::uint64_t count, std::uint64_t n_batches, Tallies tallies,
