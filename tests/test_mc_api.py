@@ -193,24 +193,26 @@ def test_launch_sizes_change_nothing(monkeypatch):
         np.testing.assert_array_equal(a.stderr(name), b.stderr(name))
 
 
+@pytest.mark.parametrize("mode", [0, 2], ids=["gpu-loop", "generic-simd"])
 @pytest.mark.parametrize("precision,tol", [("double", 1e-9), ("single", 2e-3)])
-def test_simd_lanes_equal_the_gpu_loop(monkeypatch, precision, tol):
-    """The CPU's SIMD lanes and mc_trace_lane (the loop the GPU kernel runs) trace the same photons."""
+def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol):
+    """The default CPU lanes (AVX2 build here), the generic SIMD build and mc_trace_lane (the loop the
+    GPU kernel runs) trace the same photons: the same tallies up to the rounding of the vector log."""
     layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
     kw = dict(r_max=3.0, n_r=30, seed=5, precision=precision, n_below=1.5, max_path_length=40.0)
-    simd = _cpu(layers, 20_000, **kw)
+    default = _cpu(layers, 20_000, **kw)
     real_init = run_mod._CpuRunner.__init__
 
-    def scalar_init(self, *a, **k):
+    def other_init(self, *a, **k):
         real_init(self, *a, **k)
-        self.simd = False
+        self.mode = mode
 
-    monkeypatch.setattr(run_mod._CpuRunner, "__init__", scalar_init)
-    scalar = _cpu(layers, 20_000, **kw)
-    assert scalar.events == pytest.approx(simd.events, rel=tol)
+    monkeypatch.setattr(run_mod._CpuRunner, "__init__", other_init)
+    other = _cpu(layers, 20_000, **kw)
+    assert other.events == pytest.approx(default.events, rel=tol)
     for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered", "W_cut"):
-        assert getattr(scalar, name) == pytest.approx(getattr(simd, name), abs=tol), name
-    np.testing.assert_allclose(scalar.A_z, simd.A_z, rtol=0, atol=tol * simd.A_z.max())
+        assert getattr(other, name) == pytest.approx(getattr(default, name), abs=tol), name
+    np.testing.assert_allclose(other.A_z, default.A_z, rtol=0, atol=tol * default.A_z.max())
 
 
 # -- files -----------------------------------------------------------------------------------

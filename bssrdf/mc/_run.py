@@ -137,14 +137,16 @@ class _CpuRunner:
         self.fn = getattr(core, "mc_trace_f32" if dtype == np.float32 else "mc_trace_f64")
         self.plan = plan
         self.n_threads = 0 if n_threads is None else int(n_threads)
-        self.simd = True  # False: the GPU kernel's scalar loop, on the CPU (tests compare the two)
+        # 1: SIMD lanes (AVX2 build where available); 2: generic SIMD build; 0: the GPU kernel's
+        # scalar loop, on the CPU (the tests compare the three)
+        self.mode = 1
         self.device = f"CPU, {core.max_threads() if not n_threads else n_threads} OpenMP threads"
 
     def run(self, seed: int, first: int, count: int, n_batches: int) -> np.ndarray:
         p = self.plan
         t = np.zeros(n_batches * p.size, dtype=np.uint64)
         self.fn(p.config, len(p.layers), p.n_r, p.n_z, seed, first, count, n_batches, t,
-                self.n_threads, self.simd)
+                self.n_threads, self.mode)
         return t.reshape(n_batches, p.size)
 
 

@@ -32,12 +32,13 @@ using Tallies = nb::ndarray<std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device
 // Trace photons first .. first + count - 1 of the run keyed by `seed`; add their tallies to
 // `tallies`: n_batches arrays (photon i in batch i mod n_batches) of layout
 // bssrdf::mc::TallyLayout; the interaction count goes to batch 0's EVENTS. n_threads <= 0:
-// OpenMP's default. simd: SIMD lanes (trace_lanes) or the scalar loop of the GPU kernel
-// (mc_trace_lane), for comparison.
+// OpenMP's default. mode: 1 = SIMD lanes (trace_lanes, the AVX2 build where the CPU has it),
+// 2 = SIMD lanes, generic build, 0 = the scalar loop of the GPU kernel (mc_trace_lane); 0 and 2
+// are for comparison in the tests.
 template <class T>
 void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t seed,
               std::uint64_t first, std::uint64_t count, std::uint64_t n_batches, Tallies tallies,
-              int n_threads, bool simd) {
+              int n_threads, int mode) {
     if (n_layers < 1 || n_layers > bssrdf::mc::MAX_LAYERS)
         throw std::invalid_argument("bssrdf._core.mc_trace: n_layers out of range");
     if (n_r < 1 || n_z < 1) throw std::invalid_argument("bssrdf._core.mc_trace: n_r and n_z must be >= 1");
@@ -47,6 +48,7 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
     bssrdf::mc::Setup<T> s;
     bssrdf::mc::unpack(config.data(), n_layers, n_r, n_z, s);
     const int size = s.tallies().size();
+    if (mode < 0 || mode > 2) throw std::invalid_argument("bssrdf._core.mc_trace: mode must be 0, 1 or 2");
     if (n_batches < 1 || n_batches > (1u << 20))
         throw std::invalid_argument("bssrdf._core.mc_trace: n_batches out of range");
     const std::size_t total = static_cast<std::size_t>(n_batches) * size;
@@ -61,7 +63,7 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
     const int threads = 1;
 #endif
     // Work items: a batch's photons of the launch in chunks (WorkQueue). SIMD: each thread runs
-    // 16 lanes fed from the queue until it is empty. simd = false: each item is traced by
+    // 16 lanes fed from the queue until it is empty. mode 0: each item is traced by
     // mc_trace_lane, the loop the GPU runs. At least four chunks per thread, so that small
     // launches use every thread.
     long long chunk = n / (4LL * threads);
@@ -81,9 +83,12 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
         std::vector<u64> local(total, 0);
         LocalSink sink{local.data(), local.data(), n_batches, size};
         u64 events = 0;
-        if (simd) {
+        if (mode == 1) {
             Cursor cursor{&queue};
             events += trace_lanes<T, 16>(s, seed, cursor, sink);
+        } else if (mode == 2) {
+            Cursor cursor{&queue};
+            events += trace_lanes_generic<T, 16>(s, seed, cursor, sink);
         } else {
             while (true) {
                 const long long it = queue.next_item.fetch_add(1, std::memory_order_relaxed);
