@@ -68,7 +68,11 @@ struct TallyLayout {
     BSSRDF_HD int size() const { return a_z() + n_z; }
 };
 
-BSSRDF_HD inline u64 fixed_point(double w) { return static_cast<u64>(w * 4294967296.0 + 0.5); }
+// Weight w >= 0 in fixed point, w * 2^32 rounded half up. Through a signed conversion (one
+// instruction on x86-64; weights here are < 2^31, far below the 2^63 / 2^32 it allows).
+BSSRDF_HD inline u64 fixed_point(double w) {
+    return static_cast<u64>(static_cast<long long>(w * 4294967296.0 + 0.5));
+}
 
 // +inf, and the largest finite value, of float and double.
 BSSRDF_HD inline float mc_inf(float) {
