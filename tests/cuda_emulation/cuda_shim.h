@@ -17,6 +17,10 @@ inline void __syncthreads() { emu_barrier->arrive_and_wait(); }
 inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
     return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
+inline unsigned int atomicAdd(unsigned int* p, unsigned int v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
 #define __global__
 #define __device__
 #define __host__
+#define __launch_bounds__(...)
