@@ -18,7 +18,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._cli import error, show_warnings
+from .._cli import CliError, Parser, check_writable, error, quiet_broken_pipe, show_warnings
 from .._io import atomic_write
 
 PROG = "bssrdf.export"
@@ -27,19 +27,8 @@ CHANNELS = {"r": 0, "g": 1, "b": 2, "0": 0, "1": 1, "2": 2}
 TABLE_SUFFIXES = {".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}
 
 
-class CliError(Exception):
-    """An error reported to the user as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a malformed command line is one line on stderr (no usage block)."""
-
-    def error(self, message: str):
-        raise CliError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -133,10 +122,8 @@ def resolve_input(source: str):
 
 def _check_out(out: str, fmt: str) -> str:
     """The output kind ('json', 'text', 'hdf5', 'csv'); checks the folder is writable."""
-    path = Path(out)
+    path = check_writable(out)
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise CliError(f"cannot write {out!r}: it is a directory")
     if fmt == "table":
         if suffix not in TABLE_SUFFIXES:
             raise CliError("--format table writes HDF5 or CSV: --out must end in .h5, .hdf5 or .csv; "
@@ -148,11 +135,6 @@ def _check_out(out: str, fmt: str) -> str:
         kind = "json"
     else:
         kind = "text"
-    parent = path.parent
-    if not parent.is_dir():
-        raise CliError(f"cannot write {out!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"cannot write {out!r}: directory {str(parent)!r} is not writable")
     return kind
 
 
@@ -265,8 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"wrote {args.out}")
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        quiet_broken_pipe()
         return 1
     return 0
 

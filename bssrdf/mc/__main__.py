@@ -58,9 +58,8 @@ import shlex
 import sys
 import textwrap
 import warnings
-from pathlib import Path
 
-from .._cli import error, show_warnings
+from .._cli import CliError, Parser, check_writable, error, quiet_broken_pipe, show_warnings
 from .config import (
     EXAMPLE_TOML,
     KEYS,
@@ -78,17 +77,6 @@ METAVARS = {"photons": "N", "r_max": "MM", "n_r": "N", "n_z": "N", "z_max": "MM"
             "n_below": "N", "incidence_angle": "DEG", "max_path_length": "MM", "seed": "N",
             "threads": "N", "out": "FILE.h5", "plot": "FILE"}
 STATUS_BAD_INPUT, STATUS_BUG, STATUS_INTERRUPTED = 2, 1, 130
-
-
-class CliError(Exception):
-    """An error reported to the user as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a malformed command line is one line on stderr (no usage block)."""
-
-    def error(self, message: str):
-        raise CliError(f"{message} (see --help)")
 
 
 def _count(text: str) -> int:
@@ -136,7 +124,7 @@ def _epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every option's help states its unit."""
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -191,30 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- outputs ------------------------------------------------------------------------------------
-def _check_writable(label: str, path: str) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        raise CliError(f"cannot write {label} to {path!r}: it is a directory")
-    parent = p.parent
-    if not parent.is_dir():
-        raise CliError(f"cannot write {label} to {path!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"cannot write {label} to {path!r}: directory {str(parent)!r} is not writable")
-    return p
-
-
 def _check_outputs(cfg: RunConfig) -> str | None:
     """Check that the result (and plot) can be written; the plot's format."""
     from . import plot
 
-    out = _check_writable("the result", cfg.out)
+    out = check_writable(cfg.out, "the result")
     if cfg.plot is None:
         return None
     try:
         fmt = plot.plot_format(cfg.plot)
     except ValueError as e:
         raise CliError(str(e)) from None
-    if _check_writable("the plot", cfg.plot).resolve() == out.resolve():
+    if check_writable(cfg.plot, "the plot").resolve() == out.resolve():
         raise CliError(f"--out and --plot name the same file {cfg.plot!r}")
     return fmt
 
@@ -336,8 +312,7 @@ def _main(argv: list[str]) -> int:
             print("\n".join(f"wrote {p}" for p in written))
             sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        quiet_broken_pipe()
     if result.partial:
         few = ("; too few batches finished for standard errors (they are NaN)" if result.n_batches < 2
                else f"; standard errors from the {result.n_batches} batches finished")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._cli import error, show_warnings
+from .._cli import CliError, check_writable, error, quiet_broken_pipe, show_warnings
 from .._io import atomic_write
 
 PROG = "bssrdf.profiles"
@@ -43,10 +42,6 @@ PROPERTIES = (
     ("D", "D", "mm"),
     ("mfp", "mfp = 1/sigma_t'", "mm"),
 )
-
-
-class CliError(Exception):
-    """An error reported to the user as one line, exit status 2."""
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -132,13 +127,7 @@ def _plot_format(out: str) -> str:
     if fmt is None:
         raise CliError(f"cannot tell the plot format of {out!r}: its name must end in one of "
                        f"{', '.join(PLOT_FORMATS)}")
-    if path.is_dir():
-        raise CliError(f"cannot write plot to {out!r}: it is a directory")
-    parent = path.parent
-    if not parent.is_dir():
-        raise CliError(f"cannot write plot to {out!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"cannot write plot to {out!r}: directory {str(parent)!r} is not writable")
+    check_writable(out, "plot")
     return fmt
 
 
@@ -363,8 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nwrote {args.out}")
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        quiet_broken_pipe()
         return 1
     return 0
 
