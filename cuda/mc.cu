@@ -31,8 +31,9 @@ struct GlobalSink {
 // Tallies in shared memory, each u64 updated as two 32-bit words: the low word by a 32-bit atomic
 // (fast in shared memory), the high word only by the adder whose addition wrapped the low word
 // around (a carry) or whose value has high bits. The final 64-bit sums are exact and independent
-// of order, as with 64-bit atomics, which in shared memory cost about 15% of the whole kernel's
-// time (measured on an H200: the depth tally takes one per interaction).
+// of order, as with 64-bit atomics. Measured on an H200 (cube60, 4e8 photons, float): 7.9e5
+// photons/ms with 64-bit shared atomics, 8.7e5 with these, 9.4e5 with no depth tally at all (it
+// takes one atomic per interaction).
 struct SharedSink {
     unsigned long long* t;
     __device__ void begin_photon(bssrdf::u64) {}  // a block's photons share its batch

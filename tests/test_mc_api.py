@@ -72,6 +72,11 @@ def test_azimuth_sincos_polynomials(suffix, tol):
     np.testing.assert_allclose(got[:, 1], np.cos(2 * np.pi * xi), rtol=0, atol=tol)
 
 
+def test_python_layout_constants_match_the_header():
+    core = backend._core()
+    assert (run_mod.N_SCALARS, run_mod.MAX_LAYERS) == (core.mc_n_scalars, core.mc_max_layers)
+
+
 # -- inputs ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,match", [
     (dict(n_photons=0), "n_photons"),

@@ -25,25 +25,7 @@ command line. Each layer, from the top down, is a ``[[layer]]`` table, either of
 semi-infinite base, last layer only], or of a measured material: ``material`` (a name of
 :func:`bssrdf.materials.names`), ``channel`` ("r", "g", "b" or 0, 1, 2) and ``thickness``.
 Unknown keys are errors. ``--layer`` or ``--material`` options replace all ``[[layer]]`` tables.
-Example::
-
-    photons = 1e6
-    seed = 1
-    r_max = 5.0            # mm
-    n_r = 100
-    out = "skin_on_marble.h5"
-    plot = "skin_on_marble.png"
-
-    [[layer]]
-    sigma_a = 0.1          # mm^-1
-    sigma_s = 10.0         # mm^-1
-    g = 0.9
-    eta = 1.4
-    thickness = 0.2        # mm
-
-    [[layer]]
-    material = "marble"
-    channel = "r"          # semi-infinite (no thickness)
+An example (:data:`bssrdf.mc.config.EXAMPLE_TOML`, which a test runs) ends ``--help``.
 
 Exit status: 0 on success; 2 on bad input (one line on stderr, no file written); 130 after
 Ctrl-C (the photons traced so far are saved, marked partial, when there are any); 1 if a run's

@@ -27,10 +27,10 @@ MAX_LAUNCH = 1 << 27     # photons per launch: bounds the fixed-point tallies (<
 MAX_TALLY_VALUES = 1 << 22  # batches * tally size per launch (32 MiB of uint64, per CPU thread)
 TARGET_LAUNCH_S = {"cpu": 0.25, "cuda": 0.5}  # aim for launches this long (progress, Ctrl-C)
 FIXED = float(1 << 32)   # fixed-point scale of the tallies (cuda/include/bssrdf/mc.h)
-N_SCALARS = 10
+N_SCALARS = 10  # bssrdf::mc::N_SCALARS, the scalar tallies in the order of mc.h's enum
 (R_DIFFUSE, T_TOTAL, R_UNSCATTERED, T_UNSCATTERED, R_SINGLE, ROULETTE_GAIN, ROULETTE_LOSS, W_CUT,
  A_OUTSIDE_Z, EVENTS) = range(N_SCALARS)
-CONFIG_HEADER, CONFIG_PER_LAYER, MAX_LAYERS = 10, 6, 32
+MAX_LAYERS = 32  # bssrdf::mc::MAX_LAYERS (tests check these against the extension)
 
 
 class EnergyConservationError(RuntimeError):
@@ -51,6 +51,16 @@ class _Plan:
     @property
     def size(self) -> int:
         return N_SCALARS + len(self.layers) + 3 * self.n_r + self.n_z
+
+    @property
+    def r_edges(self) -> np.ndarray:
+        """Radial bin edges [mm]."""
+        return np.linspace(0.0, self.r_max, self.n_r + 1)
+
+    @property
+    def z_edges(self) -> np.ndarray:
+        """Depth bin edges [mm]."""
+        return np.linspace(0.0, self.z_max, self.n_z + 1)
 
 
 def _int_arg(name: str, value, lo: int, hi: int | None = None) -> int:
@@ -325,8 +335,7 @@ def simulate(
         layers=layers, n_above=float(n_above),
         n_below=float(n_below), incidence_angle=float(incidence_angle),
         max_path_length=None if max_path_length is None else float(max_path_length),
-        r_edges=np.linspace(0.0, plan.r_max, plan.n_r + 1),
-        z_edges=np.linspace(0.0, plan.z_max, plan.n_z + 1),
+        r_edges=plan.r_edges, z_edges=plan.z_edges,
         tallies=tallies, errors=errors, n_photons=n_done, n_requested=n_photons, seed=seed,
         backend=name, precision=precision, wall_time=wall, events=events,
         n_batches=int(np.count_nonzero(done)), partial=interrupted, version=__version__,
@@ -390,8 +399,7 @@ def _statistics(sums: np.ndarray, done: np.ndarray, plan: _Plan):
     else:
         err = np.full_like(mean, np.nan)
     L, nr, nz = len(plan.layers), plan.n_r, plan.n_z
-    r = np.linspace(0.0, plan.r_max, nr + 1)
-    z = np.linspace(0.0, plan.z_max, nz + 1)
+    r, z = plan.r_edges, plan.z_edges
     area = np.pi * (r[1:] ** 2 - r[:-1] ** 2)
     dz = np.diff(z)
     o = N_SCALARS
