@@ -187,15 +187,22 @@ class Layer:
         single-channel medium (use ``medium.channel(i)`` for channel ``i``).
     thickness : float
         Thickness [mm], > 0; ``float("inf")`` for a semi-infinite base (the last layer of a stack).
+    roughness : float, default 0.0
+        Roughness of the layer's *top* interface (with the medium above it), as the α of an isotropic
+        GGX (Trowbridge–Reitz) microfacet distribution (Walter et al. 2007; α = 0: a smooth interface),
+        in [0, 1]. Dimensionless. The bottom of a stack is set where the stack is used
+        (``roughness_below``).
 
     Raises
     ------
     ValueError
-        If ``medium`` is not a :class:`Medium` or ``thickness`` is not > 0.
+        If ``medium`` is not a :class:`Medium`, ``thickness`` is not > 0 or ``roughness`` is not in
+        [0, 1].
     """
 
     medium: Medium
     thickness: float
+    roughness: float = 0.0
 
     def __post_init__(self) -> None:
         from ._validate import positive_scalar
@@ -204,6 +211,7 @@ class Layer:
             raise ValueError(f"Layer: medium must be a bssrdf.Medium; got {type(self.medium).__name__}")
         object.__setattr__(self, "thickness", positive_scalar("thickness", self.thickness, unit="mm",
                                                               allow_inf=True))
+        object.__setattr__(self, "roughness", check_roughness("roughness", self.roughness))
 
     @property
     def semi_infinite(self) -> bool:
@@ -211,16 +219,33 @@ class Layer:
         return self.thickness == float("inf")
 
     def to_dict(self) -> dict:
-        """Plain-Python parameters (for TOML/HDF5)."""
-        return {**self.medium.to_dict(), "thickness": self.thickness}
+        """Plain-Python parameters (for TOML/HDF5); ``roughness`` only when the top interface is rough."""
+        d = {**self.medium.to_dict(), "thickness": self.thickness}
+        if self.roughness:
+            d["roughness"] = self.roughness
+        return d
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Layer):
             return NotImplemented
-        return self.medium == other.medium and self.thickness == other.thickness
+        return (self.medium == other.medium and self.thickness == other.thickness
+                and self.roughness == other.roughness)
 
     def __hash__(self) -> int:
-        return hash((self.medium, self.thickness))
+        return hash((self.medium, self.thickness, self.roughness))
+
+
+def check_roughness(name: str, value) -> float:
+    """``value`` as a float in [0, 1] (a GGX α), or ValueError naming ``name``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number in [0, 1] (GGX alpha); got {value!r}")
+    try:
+        alpha = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1] (GGX alpha); got {value!r}") from None
+    if not (0.0 <= alpha <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1] (GGX alpha); got {value!r}")
+    return alpha
 
 
 def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
