@@ -65,3 +65,19 @@ def test_mc_bad_option_is_one_error_line(tmp_path, args):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bssrdf.bench: error: "), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_layers_prints_a_row_per_backend(tmp_path):
+    proc = run_bench("layers", "--backends", "cpu" if backend.cpu_available() else "numpy",
+                     "--min-time", "0.05", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("cpu", "numpy"))]
+    assert len(rows) == 1, proc.stdout
+    t_R, t_RT = (float(x) for x in re.findall(NUMBER, rows[0])[:2])
+    assert 0 < t_R and 0 < t_RT
+    assert "target < 200 ms" in rows[0]
+
+
+def test_layers_rejects_an_unknown_backend(tmp_path):
+    proc = run_bench("layers", "--backends", "tpu", cwd=tmp_path)
+    assert proc.returncode == 2 and "backends" in proc.stderr

@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m bssrdf.bench profiles`` and ``python -m bssrdf.bench mc``.
+"""Benchmarks: ``python -m bssrdf.bench profiles``, ``python -m bssrdf.bench mc`` and
+``python -m bssrdf.bench layers``.
 
 ``profiles`` prints evaluated values per second for the dipole and the multipole (10 and 40
 dipole pairs, i.e. 21 and 81 dipoles, as fixed image sums) on every available backend, over array
@@ -18,6 +19,11 @@ boundaries, and cube60 without the cut, the physics of the MCML comparison), bes
 targets. Each case is traced once with a few photons to warm up (kernel compilation), then
 timed once through the public call (``MCResult.wall_time``: launches, copies and statistics
 included).
+
+``layers`` times :func:`bssrdf.profiles.layered.R` and ``.T`` for a three-layer RGB stack (skin-like:
+epidermis 0.25 mm, dermis 2 mm, a semi-infinite subcutis, a rough top) on a 1024-point radius grid,
+per backend ("cpu": NumPy and SciPy; "cuda": CuPy and cuFFT, radii and result on the GPU), through the
+public call (checks, composition, FFTLog, interpolation). Best of repetitions over ``--min-time``.
 """
 
 from __future__ import annotations
@@ -294,6 +300,69 @@ def _mc_main(args) -> int:
     return 0
 
 
+LAYERS_TARGET_MS = {"cuda": 10.0, "cpu": 200.0}
+
+
+def _layers_stack():
+    from .. import Layer
+
+    epidermis = Medium.from_reduced([0.20, 0.45, 1.10], [2.4, 2.9, 3.5], eta=1.4)
+    dermis = Medium.from_reduced([0.03, 0.08, 0.20], [1.6, 1.9, 2.4], eta=1.4)
+    subcutis = Medium.from_reduced([0.01, 0.02, 0.04], [1.2, 1.3, 1.4], eta=1.44)
+    return [Layer(epidermis, 0.25, roughness=0.3), Layer(dermis, 2.0), Layer(subcutis, float("inf"))]
+
+
+def bench_layers(backends, min_time: float) -> list[dict]:
+    from ..profiles import layered
+
+    stack = _layers_stack()
+    rows = []
+    for b in backends:
+        r = np.linspace(0.0, 20.0, 1024)
+        sync = lambda: None  # noqa: E731
+        if b == "cuda":
+            cp = backend._cupy()
+            r = cp.asarray(r)
+            sync = cp.cuda.Device().synchronize
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_R = _best_time(lambda r=r, b=b: layered.R(r, stack, backend=b), min_time, sync)
+            t_RT = _best_time(lambda r=r, b=b: (layered.R(r, stack, backend=b),
+                                                layered.T(r, stack, backend=b)), min_time, sync)
+        row = {"backend": b, "R_ms": 1e3 * t_R, "RT_ms": 1e3 * t_RT}
+        rows.append(row)
+        target = LAYERS_TARGET_MS.get(b)
+        print(f"{b:<6} {row['R_ms']:9.2f} ms  {row['RT_ms']:9.2f} ms   "
+              f"{f'(target < {target:g} ms)' if target else ''}", flush=True)
+    return rows
+
+
+def _layers_main(args) -> int:
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for b in backends:
+        if b not in ("cpu", "cuda", "numpy"):
+            print(f"bssrdf.bench: error: --backends: layers run on 'cpu' (NumPy) or 'cuda'; got {b!r}",
+                  file=sys.stderr)
+            return 2
+        try:
+            backend.resolve(b)
+        except (ValueError, RuntimeError) as e:
+            print(f"bssrdf.bench: error: {e}", file=sys.stderr)
+            return 2
+    if not backends:
+        print("bssrdf.bench: error: --backends needs at least one entry", file=sys.stderr)
+        return 2
+    import platform
+
+    print(f"# bssrdf.bench layers on {platform.node()} ({platform.processor() or platform.machine()}), "
+          f"backends {backends}")
+    print("# three-layer RGB stack (epidermis 0.25 mm, rough top α 0.3; dermis 2 mm; semi-infinite "
+          "subcutis), 1024 radii in [0, 20] mm; best of repetitions")
+    print(f"{'backend':<6} {'R':>12} {'R and T':>12}")
+    bench_layers(backends, args.min_time)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bssrdf.bench",
                                 description="bssrdf benchmarks (values per second; not tests).")
@@ -318,9 +387,17 @@ def main(argv=None) -> int:
                    help="OpenMP threads of the CPU backend (default: all cores)")
     q.add_argument("--precision", default="single",
                    help="comma-separated: single, double (default: %(default)s)")
+    q = sub.add_parser("layers", help="layered composition (three-layer RGB stack, 1024 radii): ms per call")
+    layer_default = [b for b in backend.available_backends() if b in ("cuda", "cpu")] or ["numpy"]
+    q.add_argument("--backends", default=",".join(layer_default),
+                   help="comma-separated, of cuda and cpu (default: %(default)s)")
+    q.add_argument("--min-time", type=float, default=1.0,
+                   help="seconds of repetitions per case (default %(default)s)")
     args = p.parse_args(argv)
     if args.what == "mc":
         return _mc_main(args)
+    if args.what == "layers":
+        return _layers_main(args)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         try:
