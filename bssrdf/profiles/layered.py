@@ -1,12 +1,12 @@
 """Reflectance and transmittance profiles of stacks of slabs (Donner & Jensen 2005).
 
 Donner & Jensen, *Light Diffusion in Multi-Layered Translucent Materials*, SIGGRAPH 2005
-(DOI 10.1145/1073204.1073308), §3–4. Each layer is a multipole slab
+(DOI 10.1145/1073204.1073308), "multiple layers". Each layer is a multipole slab
 (:mod:`bssrdf.profiles.multipole`) whose two faces see their own neighbours: the layer above or
 below, or ``n_above`` / ``n_below`` at the ends of the stack. Light leaving one slab enters the
 next, so the profiles of the stack are 2D convolutions of the slabs' profiles, products in
 frequency space (the 2D Fourier transform of a radial profile is its zero-order Hankel transform
-F(k) = 2π∫f(r)J₀(kr)r dr). For layer 1 on top of the stack 2 below it (eqs. 17–18 of the paper):
+F(k) = 2π∫f(r)J₀(kr)r dr). For layer 1 on top of the stack 2 below it (the paper's Kubelka–Munk variant):
 
     R̂₁₂ = R̂₁ + T̂₁ R̂₂ T̂₁' / (1 − R̂₂ R̂₁'),     T̂₁₂ = T̂₁ T̂₂ / (1 − R̂₂ R̂₁'),
 
@@ -33,15 +33,16 @@ Back to r: a logarithmic fast Hankel transform
     4-point Lagrange interpolation in ln r to the radii asked for (r below the grid takes its first
     value: the profiles are flat there). It costs a few FFTs of 8192 points per channel, with
     NumPy's FFT on the CPU and cuFFT through CuPy on a GPU.
-    Measured error (tests/test_layered.py, against the closed-form multipole and dipole profiles):
-    below 1e-9 of R(0) everywhere and below 1e-6 relative wherever R(r) ≥ 1e-9 R(0); totals
-    ∫2πrR dr of the transformed profile equal R̂(0) to 1e-8.
+    Measured error (tests/test_layered.py, against the closed-form dipole and the multipole's image
+    and modal sums): at most 3e-10 R(0) anywhere; relative 1e-11 to 1e-8 near the beam and below
+    1e-5 wherever |R| ≥ 1e-9 R(0); the total ∫2πrR dr of the transformed profile equals R̂(0) to
+    3e-10. (A profile has no meaningful relative accuracy below ~1e-12 of its peak: FFT rounding.)
 
 Rough interfaces
     An interface with roughness α > 0 (:attr:`bssrdf.Layer.roughness` for the top of each layer,
     ``roughness_below`` for the bottom of the stack) replaces F_dr in each neighbouring slab's A
     by :func:`bssrdf.microfacet.F_dr_rough` (the GGX model the tracer samples; Donner & Jensen
-    2005 §3 integrate their rough-surface terms numerically in the same way). The interface
+    2005 integrate their rough-surface terms numerically in the same spirit). The interface
     conserves energy, so no other term changes; the entry transmittance of a rough top is
     :func:`entry_transmittance`.
 
