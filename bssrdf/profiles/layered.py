@@ -30,8 +30,9 @@ Back to r: a logarithmic fast Hankel transform
     M(s) = 2^{s−1}Γ(s/2)/Γ(1 − s/2) at s = q + iω; with bias q = 1 both ends of both grids vanish.
     ``N_GRID`` = 8192 points over 49 e-folds (Δ ln k = 0.006), k up to 80/z_min (z_min the
     shallowest source depth or distance to a far face of any layer) and r from 1e-10 z_min, then
-    4-point Lagrange interpolation in ln r to the radii asked for (r below the grid takes its first
-    value: the profiles are flat there). It costs a few FFTs of 8192 points per channel, with
+    4-point Lagrange interpolation in ln r to the radii asked for; below 1e-5 z_min, where r·f(r)
+    nears the FFT's rounding, the profile is f(0) = (1/2π)∫F k dk (the trapezoid rule on the log
+    grid), which it equals there to O(r²) < 1e-10. It costs a few FFTs of 8192 points per channel, with
     NumPy's FFT on the CPU and cuFFT through CuPy on a GPU.
     Measured error (tests/test_layered.py, against the closed-form dipole and the multipole's image
     and modal sums): at most 3e-10 R(0) anywhere; relative 1e-11 to 1e-8 near the beam and below
