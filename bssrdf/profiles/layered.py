@@ -70,7 +70,8 @@ from ..microfacet import F_dr_rough, directional_albedos
 from . import multipole
 from ._common import channel_vector, check_medium, radii
 
-__all__ = ["R", "T", "total_R", "total_T", "transforms", "entry_transmittance", "N_GRID"]
+__all__ = ["R", "T", "total_R", "total_T", "cumulative_R", "cumulative_T", "transforms",
+           "entry_transmittance", "N_GRID"]
 
 N_GRID = 8192          # FFTLog points
 LOG_SPAN = 49.0        # e-folds covered by each grid
@@ -230,6 +231,11 @@ def _grid(slabs: list[_Slab]) -> _Grid:
                  r_small=R_SMALL * z_min)
 
 
+def _no_small(grid: _Grid) -> _Grid:
+    """The grid with no small-r substitution (for the cumulative integral, exact down to r₀)."""
+    return _Grid(grid.x0, grid.y0, grid.delta, grid.n, 0.0)
+
+
 @lru_cache(maxsize=16)
 def _mellin_phase(n: int, delta: float, x0_plus_y0: float) -> np.ndarray:
     """U_j = M(q + iω_j) e^{−iω_j(x0 + y0)}, M(s) = 2^{s−1}Γ(s/2)/Γ(1 − s/2): the Mellin transform
@@ -275,11 +281,25 @@ def _hankel_inverse(xp, F, grid: _Grid):
     return c * xp.exp(-BIAS * y)[:, None] / (2.0 * np.pi)
 
 
+def _cumulative_grid(xp, f_grid, grid: _Grid):
+    """C(r_m) = ∫₀^{r_m} 2πs f(s) ds on the r grid: ∫2πs²f d(ln s), each interval by the cubic through
+    its four neighbours (Δ/24·(−g₋₁ + 13g₀ + 13g₁ − g₂), error O(Δ⁴)), the end intervals by the
+    trapezoid rule (g is negligible there), summed; the part below the grid, π r₀² f(0), added."""
+    y = grid.y0 + grid.delta * xp.arange(grid.n, dtype=xp.float64)
+    g = 2.0 * np.pi * xp.exp(2.0 * y)[:, None] * f_grid
+    inner = grid.delta / 24.0 * (-g[:-3] + 13.0 * g[1:-2] + 13.0 * g[2:-1] - g[3:])
+    first = 0.5 * grid.delta * (g[:1] + g[1:2])
+    last = 0.5 * grid.delta * (g[-2:-1] + g[-1:])
+    pieces = xp.concatenate([first, inner, last], axis=0)
+    start = np.pi * math.exp(2.0 * grid.y0) * f_grid[:1]
+    return xp.concatenate([start, start + xp.cumsum(pieces, axis=0)], axis=0)
+
+
 def _k_grid(xp, grid: _Grid):
     return xp.exp(grid.x0 + grid.delta * xp.arange(grid.n, dtype=xp.float64))[:, None]
 
 
-def _profile(r, layers, n_above, n_below, roughness_below, backend, want_T):
+def _profile(r, layers, n_above, n_below, roughness_below, backend, want_T, cumulative=False):
     layers = _check_layers(layers)
     r = radii(r)
     slabs = _slabs(layers, n_above, n_below, roughness_below)
@@ -291,7 +311,16 @@ def _profile(r, layers, n_above, n_below, roughness_below, backend, want_T):
     grid = _grid(slabs)
     R_hat, T_hat = _compose(xp, slabs, _k_grid(xp, grid))
     F = T_hat if want_T else R_hat
-    out = _to_radii(xp, _hankel_inverse(xp, F, grid), _at_zero(xp, F, grid), grid, r_flat)
+    f_grid = _hankel_inverse(xp, F, grid)
+    f_0 = _at_zero(xp, F, grid)
+    if cumulative:
+        # C(r) = πr²f(0) below the grid's first radius; interpolated in ln r above it
+        c_grid = _cumulative_grid(xp, f_grid, grid)
+        small = (r_flat < math.exp(grid.y0))[:, None]
+        out = xp.where(small, np.pi * (r_flat * r_flat)[:, None] * f_0[None, :],
+                       _to_radii(xp, c_grid, c_grid[0], _no_small(grid), r_flat))
+    else:
+        out = _to_radii(xp, f_grid, f_0, grid, r_flat)
     out = out.reshape(tuple(r.shape) + layers[0].medium.shape)
     if r.dtype == np.float32:
         out = out.astype(xp.float32)
@@ -344,6 +373,23 @@ def T(r, layers, n_above=1.0, n_below=1.0, roughness_below: float = 0.0, backend
     """Diffuse transmittance profile T(r) of a stack [mm⁻²]: exitance at the bottom face, at lateral
     distance ``r`` from the beam (0 for a semi-infinite base). Parameters as in :func:`R`."""
     return _profile(r, layers, n_above, n_below, roughness_below, backend, True)
+
+
+def cumulative_R(r, layers, n_above=1.0, n_below=1.0, roughness_below: float = 0.0,
+                 backend: str = "auto"):
+    """∫₀^r 2πs R(s) ds: the reflected power within radius ``r`` (dimensionless; → :func:`total_R`).
+
+    From the FFTLog grid values of R by a fourth-order rule in ln r (error ~1e-9 of the total;
+    tests/test_layered.py). For tables and importance sampling: the tail beyond r is
+    ``total_R − cumulative_R``. Parameters and result kinds as in :func:`R`.
+    """
+    return _profile(r, layers, n_above, n_below, roughness_below, backend, False, cumulative=True)
+
+
+def cumulative_T(r, layers, n_above=1.0, n_below=1.0, roughness_below: float = 0.0,
+                 backend: str = "auto"):
+    """∫₀^r 2πs T(s) ds (see :func:`cumulative_R`)."""
+    return _profile(r, layers, n_above, n_below, roughness_below, backend, True, cumulative=True)
 
 
 def transforms(k, layers, n_above=1.0, n_below=1.0, roughness_below: float = 0.0):
