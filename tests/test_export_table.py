@@ -7,9 +7,9 @@ import pytest
 from scipy import integrate, stats
 
 import bssrdf
-from bssrdf import Medium
+from bssrdf import Layer, Medium
 from bssrdf.export import table as tbl
-from bssrdf.profiles import dipole, multipole
+from bssrdf.profiles import dipole, layered, multipole
 
 MARBLE = bssrdf.materials.get("marble")
 SKIN = bssrdf.materials.get("skin1")
@@ -218,7 +218,7 @@ def assert_tables_equal(a, b):
         assert (x is None) == (y is None), k
         if x is not None:
             assert x.shape == y.shape and np.array_equal(x, y), k
-    for k in ("model", "thickness", "scale", "version", "grid"):
+    for k in ("model", "thickness", "scale", "version", "grid", "layers", "roughness_below"):
         assert getattr(a, k) == getattr(b, k), k
 
 
@@ -312,3 +312,211 @@ def test_malformed_files_raise(tmp_path, marble_table):
     junk.write_text("not hdf5")
     with pytest.raises(ValueError, match="not a readable HDF5"):
         tbl.read_table(junk)
+
+
+# -- layered stacks ------------------------------------------------------------------------------------
+# The references: the multipole and dipole tables above (other models, other quadrature), and the
+# layered model's own profile, totals R̂(0) (closed form) and cumulative integrals.
+
+TOP = Medium([0.3, 0.5, 0.8], [20.0, 22.0, 25.0], g=0.8, eta=1.4)
+MID = Medium([0.02, 0.05, 0.1], [15.0, 17.0, 19.0], g=0.85, eta=1.4)
+BOT = Medium([0.005, 0.01, 0.02], [8.0, 9.0, 10.0], g=0.0, eta=1.45)
+STACK = (Layer(TOP, 0.5), Layer(MID, 1.0, roughness=0.1), Layer(BOT, 3.0))
+STACK_KW = {"n_above": 1.0, "n_below": 1.33, "roughness_below": 0.2}
+
+
+@pytest.fixture(scope="module")
+def stack_table():
+    return tbl.layered_table(STACK, **STACK_KW)
+
+
+def assert_same_profiles(t, ref, rtol, cdf_atol, total_rtol):
+    """A table against a reference table on the same grid."""
+    assert t.quantities == ref.quantities
+    np.testing.assert_allclose(t.r, ref.r, rtol=1e-15, atol=0)
+    for q in ref.quantities:
+        v, w = getattr(t, q), getattr(ref, q)
+        big = np.abs(w) > 1e-6 * np.abs(w[0])
+        assert np.max(np.where(big, np.abs(v / w - 1), 0)) < rtol, q
+        np.testing.assert_allclose(getattr(t, f"cdf_{q}"), getattr(ref, f"cdf_{q}"), rtol=0, atol=cdf_atol,
+                                   err_msg=q)
+        np.testing.assert_allclose(getattr(t, f"total_{q}"), getattr(ref, f"total_{q}"), rtol=total_rtol,
+                                   err_msg=q)
+
+
+def test_one_layer_stack_equals_multipole_table(slab_table):
+    t = tbl.layered_table([Layer(MARBLE, 1.0)], n_below=1.5)
+    assert t.model == tbl.LAYERED_MODEL and t.thickness == 1.0 and t.quantities == ("R", "T")
+    # the same grid constants, and r_max from the cumulative integral within 1e-6 of the closed-form tail's
+    assert t.grid["r0"] == pytest.approx(slab_table.grid["r0"], rel=1e-14)
+    assert t.grid["kappa"] == pytest.approx(slab_table.grid["kappa"], rel=1e-14)
+    assert t.r_max == pytest.approx(slab_table.r_max, rel=1e-6)  # measured 5e-8
+    same = tbl.layered_table([Layer(MARBLE, 1.0)], n_below=1.5, r_max=slab_table.r_max, n_r=slab_table.n_r)
+    # measured: R 2.1e-7, T 5.0e-7, CDFs 1.5e-10, totals 4.8e-10
+    assert_same_profiles(same, slab_table, rtol=1e-6, cdf_atol=1e-9, total_rtol=2e-9)
+
+
+def test_semi_infinite_one_layer_stack_equals_dipole_table(marble_table):
+    t = tbl.layered_table(Layer(MARBLE, float("inf")))
+    assert t.T is None and t.thickness is None and t.n_r == marble_table.n_r
+    assert t.r_max == pytest.approx(marble_table.r_max, rel=1e-6)  # measured 3e-9
+    same = tbl.layered_table(Layer(MARBLE, float("inf")), r_max=marble_table.r_max, n_r=marble_table.n_r)
+    assert_same_profiles(same, marble_table, rtol=2e-7, cdf_atol=1e-10, total_rtol=1e-10)  # 4e-8, 3e-11
+    # and the CDF against the dipole's closed-form partial integral
+    np.testing.assert_allclose(same.cdf_R * same.total_R, dipole_partial_integral(same.r, MARBLE),
+                               rtol=0, atol=1e-10)
+
+
+def test_stack_grid_and_provenance(stack_table):
+    t = stack_table
+    assert t.model == "layered (Donner & Jensen 2005)" and t.layers == STACK
+    assert t.thickness == 4.5 and t.roughness_below == 0.2 and t.quantities == ("R", "T")
+    np.testing.assert_array_equal(t.sigma_a, TOP.sigma_a)  # the top layer's
+    np.testing.assert_array_equal(t.n_below, [1.33] * 3)
+    assert t.r[0] == 0 and np.all(np.diff(t.r) > 0) and t.n_r == 3961
+    # r0 from the shallowest source (the bottom layer's 1/sigma_t'), kappa from the top layer's
+    # slowest mode, which is the fastest layer decay here
+    assert t.grid["r0"] == pytest.approx(0.5 / float(np.max(BOT.sigma_t_prime)), rel=1e-14)
+    assert t.grid["kappa"] > float(np.max(TOP.sigma_tr))
+    for q in ("R", "T"):
+        cdf = getattr(t, f"cdf_{q}")
+        assert np.all(cdf[0] == 0) and np.all(cdf[-1] == 1) and np.all(np.diff(cdf, axis=0) >= 0)
+
+
+def test_stack_interpolation_error(stack_table):
+    t = stack_table
+    for q, f, bound in (("R", layered.R, 4.5e-5), ("T", layered.T, 3.2e-6)):  # measured 4.2e-5, 2.9e-6
+        err = max_midpoint_error(t, lambda r, f=f: f(r, STACK, **STACK_KW, backend="numpy"), q)
+        assert np.all(err <= bound), (q, err)
+
+
+def test_stack_totals_and_tail(stack_table):
+    t = stack_table
+    for q, total_f, f in (("R", layered.total_R, layered.R), ("T", layered.total_T, layered.T)):
+        total = total_f(STACK, **STACK_KW)
+        # the interpolated table's integral: measured R 1.5e-5, T -1.0e-4 (the truncation)
+        assert np.all(np.abs(interpolated_integral(t, q) / total - 1) < 1e-4), q
+        # the power beyond r_max, by Gauss-Legendre quadrature of the profile in ln r: at most
+        # TAIL_FRACTION, reached in the slowest channel of the slowest quantity (T, red)
+        x, w = np.polynomial.legendre.leggauss(400)
+        lo, hi = np.log(t.r_max), np.log(t.r_max + 300.0)
+        s = np.exp(0.5 * (hi - lo) * x + 0.5 * (hi + lo))
+        tail = 0.5 * (hi - lo) * (w[:, None] * 2 * np.pi * s[:, None] ** 2 * f(s, STACK, **STACK_KW)).sum(0)
+        assert np.all(tail / total < 1.0001e-4), q
+        if q == "T":
+            assert tail[0] / total[0] == pytest.approx(1e-4, rel=1e-5)
+        np.testing.assert_allclose(getattr(t, f"total_{q}") + tail, total, rtol=1e-9, err_msg=q)
+
+
+def test_stack_cdf_equals_quadrature(stack_table):
+    # another method: 8-point Gauss-Legendre quadrature of the profile on every grid interval
+    t = stack_table
+    nodes, weights = np.polynomial.legendre.leggauss(8)
+    a, b = t.r[:-1, None], t.r[1:, None]
+    s = 0.5 * (a + b) + 0.5 * (b - a) * nodes
+    for q, f in (("R", layered.R), ("T", layered.T)):
+        vals = f(s.ravel(), STACK, **STACK_KW).reshape(s.shape + (3,))
+        mass = 0.5 * (b - a) * np.einsum("ikc,k->ic", 2 * np.pi * s[..., None] * vals, weights)
+        ref = np.vstack([np.zeros((1, 3)), np.cumsum(mass, axis=0)])
+        cdf, total = getattr(t, f"cdf_{q}"), getattr(t, f"total_{q}")
+        np.testing.assert_allclose(cdf * total, ref, rtol=0, atol=1e-9 * total.max(), err_msg=q)  # 6.5e-10
+
+
+def test_stack_sampler_follows_cumulative(stack_table):
+    # stratified u through the sampler; the exact CDF of each sampled radius from layered.cumulative_*
+    t = stack_table
+    u = (np.arange(20_000) + 0.5) / 20_000
+    for q, cum, total_f, bound in (("R", layered.cumulative_R, layered.total_R, 4.5e-6),  # measured 3.9e-6
+                                   ("T", layered.cumulative_T, layered.total_T, 3e-7)):   # 2.1e-7
+        r = t.sample_radius(u, q)
+        total = total_f(STACK, **STACK_KW)
+        at_max = cum(np.array([t.r_max]), STACK, **STACK_KW)[0]
+        for c in range(3):
+            exact = cum(r[:, c], STACK, **STACK_KW)[:, c]
+            assert np.max(np.abs(exact / at_max[c] - u)) < bound, (q, c)
+            # against the CDF normalised to the full total: the truncation at r_max on top
+            assert np.max(np.abs(exact / total[c] - u)) < 1e-4 + bound, (q, c)
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".csv"])
+def test_stack_round_trip(tmp_path, stack_table, suffix):
+    path = tbl.write_table(stack_table, tmp_path / f"stack{suffix}")
+    back = tbl.read_table(path)
+    assert_tables_equal(back, stack_table)
+    assert back.layers[1].roughness == 0.1 and back.layers[2].thickness == 3.0
+    scaled = tbl.read_table(tbl.write_table(stack_table, tmp_path / f"scaled{suffix}", scale=0.1))
+    assert_tables_equal(scaled, stack_table.scaled(0.1))
+
+
+def test_stack_semi_infinite_and_scalar_round_trip(tmp_path):
+    # a semi-infinite base (thickness null in the file) and single-channel media (shape ())
+    layers = [Layer(Medium(0.05, 5.0, g=0.5, eta=1.3), 0.8), Layer(MARBLE.channel(0), float("inf"))]
+    t = tbl.layered_table(layers, n_above=1.2)
+    assert t.T is None and t.thickness is None and t.n_channels == 1
+    for suffix in (".h5", ".csv"):
+        back = tbl.read_table(tbl.write_table(t, tmp_path / f"s{suffix}"))
+        assert_tables_equal(back, t)
+        assert back.layers[1].semi_infinite and back.layers[0].medium.shape == ()
+    text = (tmp_path / "s.csv").read_text()
+    assert '"thickness": null' in text and '# model = "layered (Donner & Jensen 2005)"' in text
+
+
+def test_write_table_from_layers(tmp_path):
+    layers = [Layer(MARBLE, 2.0)]
+    path = tbl.write_table(layers, tmp_path / "l.csv", n_below=1.5, n_r=100)
+    assert_tables_equal(tbl.read_table(path), tbl.layered_table(layers, n_below=1.5, n_r=100))
+    with pytest.raises(ValueError, match="thickness applies to a Medium"):
+        tbl.write_table(layers, tmp_path / "x.csv", thickness=1.0)
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("layers,kwargs,match", [
+    ([], {}, "at least one"),
+    ("marble", {}, "sequence of bssrdf.Layer"),
+    ([MARBLE], {}, "must be a bssrdf.Layer"),
+    ([Layer(MARBLE, float("inf")), Layer(MARBLE, 1.0)], {}, "only the last layer"),
+    ([Layer(MARBLE, 1.0), Layer(MARBLE.channel(0), 1.0)], {}, "same channels"),
+    ([Layer(Medium([1.0, 1.0, 1.0], [10.0, 0.0, 10.0]), 5.0)], {}, "sigma_s'"),
+    ([Layer(MARBLE, 1.0)], {"n_below": 0.0}, "n_below"),
+    ([Layer(MARBLE, 1.0)], {"roughness_below": 1.5}, "roughness_below"),
+    ([Layer(MARBLE, 1.0)], {"n_r": 3}, "n_r must be"),
+])
+def test_bad_stacks_raise(layers, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tbl.layered_table(layers, **kwargs)
+
+
+def test_cpp_example_reads_a_stack_table(tmp_path, stack_table):
+    # cuda/examples/profile_example.cpp (the unchanged table.h) on a layered table's CSV
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    compiler = next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
+    if compiler is None:
+        pytest.skip("no C++ compiler (c++, g++ or clang++) on PATH")
+    root = Path(__file__).resolve().parent.parent
+    exe = tmp_path / "profile_example"
+    subprocess.run([compiler, "-std=c++17", "-O1", f"-I{root / 'cuda' / 'include'}",
+                    str(root / "cuda" / "examples" / "profile_example.cpp"), "-o", str(exe)], check=True)
+    csv = tbl.write_table(stack_table, tmp_path / "stack.csv")
+    n = 4000
+    out = subprocess.run([str(exe), str(csv), "8", "8", str(n)], check=True, capture_output=True,
+                         text=True).stdout
+    lines: dict[str, list[list[float]]] = {}
+    for line in out.splitlines():
+        tag, *vals = line.split()
+        lines.setdefault(tag, []).append([float(v) for v in vals])
+    t = tbl.read_table(csv)
+    n_r, n_ch, r_max = lines["table_shape"][0]
+    assert (int(n_r), int(n_ch), r_max) == (t.n_r, 3, t.r_max)
+    for tag, f in (("table_eval", t.evaluate), ("table_pdf", t.pdf)):
+        c, x, v = np.array(lines[tag]).T
+        np.testing.assert_allclose(v, f(x)[np.arange(x.size), c.astype(int)], rtol=1e-12, atol=1e-300)
+    c, u, v = np.array(lines["table_sample"]).T
+    np.testing.assert_allclose(v, t.sample_radius(u)[np.arange(u.size), c.astype(int)], rtol=1e-12)
+    # its stratified samples (channel 0) against the layered model's exact CDF
+    r = np.array(lines["stratified"])[:, 1]
+    exact = layered.cumulative_R(r, STACK, **STACK_KW)[:, 0]
+    at_max = layered.cumulative_R(np.array([t.r_max]), STACK, **STACK_KW)[0, 0]
+    assert np.max(np.abs(exact / at_max - (np.arange(n) + 0.5) / n)) < 4.5e-6
