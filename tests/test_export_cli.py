@@ -10,10 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from bssrdf import Medium, materials
+from bssrdf import Layer, Medium, materials
 from bssrdf.export import conventions as cv
 from bssrdf.export import formats, save_medium
 from bssrdf.export.__main__ import main
+from bssrdf.profiles import layered
 
 PROG = "bssrdf.export"
 
@@ -197,3 +198,147 @@ def test_subprocess_entry_point(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith(f"{PROG}: error: ") and len(proc.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+# -- layered stacks ------------------------------------------------------------------------------------------
+# A stack file the Monte Carlo tracer reads too; HAND_LAYERS are its layers typed in by hand (marble's
+# green channel from Jensen et al. 2001), the reference for the reader.
+STACK_TOML = """\
+photons = 1000        # the tracer's run keys: ignored by the export
+r_max = 5.0
+n_above = 1.0
+n_below = 1.33
+
+[[layer]]
+sigma_a = 0.3
+sigma_s = 20.0
+g = 0.8
+eta = 1.4
+thickness = 0.5
+
+[[layer]]
+material = "marble"
+channel = "g"
+thickness = 1.0
+
+[[layer]]
+sigma_a = 0.005
+sigma_s = 8.0
+g = 0.0
+eta = 1.45
+thickness = 3.0
+"""
+HAND_LAYERS = (Layer(Medium(0.3, 20.0, 0.8, 1.4), 0.5), Layer(Medium(0.0041, 2.62, 0.0, 1.5), 1.0),
+               Layer(Medium(0.005, 8.0, 0.0, 1.45), 3.0))
+
+
+def test_help_mentions_stack_files(capsys):
+    status, out, _ = run(capsys, "--help")
+    assert status == 0 and "stack file" in out and "[[layer]]" in out and "roughness_below" in out
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".csv"])
+def test_stack_table_end_to_end(capsys, tmp_path, suffix):
+    from bssrdf.export.table import LAYERED_MODEL, read_table
+
+    src = tmp_path / "stack.toml"
+    src.write_text(STACK_TOML)
+    out = tmp_path / f"stack{suffix}"
+    status, stdout, err = run(capsys, str(src), "-f", "table", "-o", str(out))
+    assert status == 0 and "wrote" in stdout and err == "", err
+    t = read_table(out)
+    assert t.model == LAYERED_MODEL and t.layers == HAND_LAYERS and t.thickness == 4.5
+    np.testing.assert_array_equal(t.n_below, [1.33])
+    np.testing.assert_allclose(t.R[:, 0], layered.R(t.r, HAND_LAYERS, n_below=1.33), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(t.T[:, 0], layered.T(t.r, HAND_LAYERS, n_below=1.33), rtol=1e-12, atol=0)
+    assert t.total_R[0] == pytest.approx(float(layered.total_R(HAND_LAYERS, n_below=1.33)), rel=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([src.name, out.name])
+
+
+def test_stack_file_is_the_tracers(tmp_path):
+    # one file for both: the Monte Carlo configuration reads the same layers and indices
+    from bssrdf.export import load_stack
+    from bssrdf.mc import config
+
+    src = tmp_path / "stack.toml"
+    src.write_text(STACK_TOML)
+    cfg = config.resolve(str(src))
+    stack = load_stack(src)
+    assert cfg.layers == HAND_LAYERS == stack.layers
+    assert (cfg.n_above, cfg.n_below) == (stack.n_above, stack.n_below) == (1.0, 1.33)
+
+
+def test_stack_channels_scale_and_export_extensions(capsys, tmp_path):
+    # per-channel lists, a material with all its channels, a scalar layer broadcast, roughness;
+    # --channel picks one channel of every layer, --scale the scene units
+    from bssrdf.export.table import read_table
+
+    src = tmp_path / "rgb.toml"
+    src.write_text('n_above = 1.2\nroughness_below = 0.1\n'
+                   '[[layer]]\nsigma_a = [0.1, 0.2, 0.3]\nsigma_s = [10.0, 11.0, 12.0]\ng = 0.5\neta = 1.5\n'
+                   'thickness = 0.6\n'
+                   '[[layer]]\nmaterial = "marble"\nthickness = 2.0\nroughness = 0.2\n'
+                   '[[layer]]\nsigma_a = 0.01\nsigma_s = 5.0\ng = 0.0\neta = 1.5\n')
+    out = tmp_path / "rgb.csv"
+    status, _, err = run(capsys, str(src), "-f", "table", "-o", str(out), "--channel", "b", "--scale", "0.1")
+    assert status == 0, err
+    t = read_table(out)
+    hand = (Layer(Medium(0.3, 12.0, 0.5, 1.5), 0.6), Layer(Medium(0.0071, 3.0, 0.0, 1.5), 2.0, roughness=0.2),
+            Layer(Medium(0.01, 5.0, 0.0, 1.5), float("inf")))
+    assert t.layers == hand and t.roughness_below == 0.1 and t.T is None and t.scale == 0.1
+    ref = layered.R(t.r / 0.1, hand, n_above=1.2, roughness_below=0.1)  # r in cm, R per cm^2
+    np.testing.assert_allclose(t.R[:, 0] * 0.1**2, ref, rtol=1e-12, atol=0)
+
+
+PLAIN = "[[layer]]\nsigma_a = 0.1\nsigma_s = 1.0\ng = 0.0\neta = 1.3\n"  # a semi-infinite layer
+
+
+@pytest.mark.parametrize("text, args, match", [
+    ("[[layer]\nsigma_a = ", [], "not a valid TOML"),
+    ("[[layer]]\nsigma_a = 0.1\nsigma_s = 1.0\ng = 1.5\neta = 1.3\n", [], "[[layer]] 1: g must be"),
+    ("[[layer]]\nsigma_a = 0.1\nsigma_z = 1.0\ng = 0.0\neta = 1.3\n", [], "unknown key 'sigma_z'"),
+    ("[[layer]]\nsigma_a = 0.1\ng = 0.0\neta = 1.3\n", [], "missing sigma_s"),
+    ("[[layers]]\nsigma_a = 0.1\nsigma_s = 1.0\ng = 0.0\neta = 1.3\n", [], "did you mean layer"),
+    ("sigma_a = 0.1\n" + PLAIN, [], "belongs in a [[layer]]"),
+    (PLAIN + PLAIN + "thickness = 1.0\n", [], "only the last layer"),
+    ("[[layer]]\nsigma_a = [0.1, 0.2]\nsigma_s = 1.0\ng = 0.0\neta = 1.3\nthickness = 1.0\n"
+     "[[layer]]\nmaterial = \"marble\"\n", [], "different channel counts"),
+    ("[[layer]]\nsigma_a = [0.1, 0.2]\nsigma_s = [1.0, 2.0, 3.0]\ng = 0.0\neta = 1.3\n", [], "one length"),
+    ("[[layer]]\nmaterial = \"no_such_material\"\n", [], "no_such_material"),
+    ("n_above = 0.0\n" + PLAIN, [], "n_above"),
+    (PLAIN + "roughness = 2.0\n", [], "roughness"),
+    ("roughness_below = -1\n" + PLAIN, [], "roughness_below"),
+    ("layer = []\n", [], "no layers"),
+    (STACK_TOML, ["-f", "pbrt-v4"], "layered stack"),
+    (STACK_TOML, ["-f", "renderman", "-o", "x.json"], "--format table only"),
+    (STACK_TOML, ["--thickness", "1"], "--thickness does not apply"),
+    (STACK_TOML, ["--channel", "b"], "1 channel(s)"),
+])
+def test_bad_stack_inputs(capsys, tmp_path, monkeypatch, text, args, match):
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "bad.toml"
+    src.write_text(text)
+    if "-f" not in args:
+        args = ["-f", "table", "-o", "out.h5"] + args
+    assert_error(*run(capsys, str(src), *args), match=match)
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
+
+
+def test_stack_unwritable_or_missing(capsys, tmp_path):
+    src = tmp_path / "stack.toml"
+    src.write_text(STACK_TOML)
+    missing = tmp_path / "no" / "such" / "s.h5"
+    assert_error(*run(capsys, str(src), "-f", "table", "-o", str(missing)), match="does not exist")
+    assert_error(*run(capsys, str(src), "-f", "table", "-o", str(tmp_path)), match="directory")
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        try:
+            assert_error(*run(capsys, str(src), "-f", "table", "-o", str(ro / "s.h5")), match="not writable")
+            assert list(ro.iterdir()) == []
+        finally:
+            ro.chmod(0o700)
+    assert_error(*run(capsys, str(tmp_path / "nope.toml"), "-f", "table", "-o", str(tmp_path / "s.h5")),
+                 match="does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro", "stack.toml"] or os.geteuid() == 0

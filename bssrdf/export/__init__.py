@@ -20,6 +20,12 @@ A medium can be saved to and read from a small JSON (or TOML) file::
 ``eta`` (default 1) are a number or one per channel; ``units`` must be ``"mm^-1"`` if given;
 ``name``, ``format`` and ``version`` are optional; other keys are errors. TOML files (``.toml``)
 use the same keys at the top level.
+
+Stack files
+-----------
+A layered stack is a TOML file with one ``[[layer]]`` table per layer, the Monte Carlo tracer's
+format (:mod:`bssrdf.export.stack`: :func:`load_stack`); it exports to a profile table only
+(:func:`bssrdf.export.table.layered_table`).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ __all__ = [
     "pbrt_v4", "parse_pbrt_v4", "blender", "blender_script", "parse_blender_script",
     "openpbr", "openpbr_mtlx", "parse_openpbr_mtlx", "renderman", "renderman_rib", "parse_renderman_rib",
     "save_medium", "load_medium", "medium_to_dict", "medium_from_dict",
-    "write_table", "mitsuba3_dict", "mitsuba3_xml",
+    "write_table", "mitsuba3_dict", "mitsuba3_xml", "load_stack", "Stack",
 ]
 
 MEDIUM_FORMAT = "bssrdf.medium"
@@ -58,13 +64,17 @@ MEDIUM_KEYS = ("format", "version", "units", "name", "sigma_a", "sigma_s", "g", 
 
 
 def __getattr__(name: str):
-    # The table and Mitsuba 3 writers live in their own modules (imported on first use).
+    # The table and Mitsuba 3 writers and the stack reader live in their own modules (imported on
+    # first use).
     if name == "write_table":
         from .table import write_table
         return write_table
     if name in ("mitsuba3_dict", "mitsuba3_xml"):
         from . import mitsuba
         return getattr(mitsuba, name)
+    if name in ("load_stack", "Stack"):
+        from . import stack
+        return getattr(stack, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -135,7 +145,7 @@ def load_medium(path: str | os.PathLike) -> tuple[Medium, str | None]:
         try:
             d = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{str(p)!r} is not a valid TOML medium file: {e}") from None
+            raise ValueError(f"{str(p)!r} is not a valid TOML file (medium or stack): {e}") from None
     else:
         try:
             d = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)

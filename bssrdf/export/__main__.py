@@ -1,9 +1,12 @@
 """Export a material for a renderer: ``python -m bssrdf.export MATERIAL_OR_FILE --format FORMAT``.
 
-The input is a material name (:func:`bssrdf.materials.names`) or a medium file (JSON or TOML, see
-:mod:`bssrdf.export`); fit results are not accepted yet. The output goes to ``--out FILE``
-(written atomically) or, for text formats, to stdout. See ``--help`` for the formats, the
-definitions each uses, and units.
+The input is a material name (:func:`bssrdf.materials.names`), a medium file (JSON or TOML, see
+:mod:`bssrdf.export`) or a stack file (TOML with ``[[layer]]`` tables, the Monte Carlo tracer's
+format: :mod:`bssrdf.export.stack`); fit results are not accepted yet. A stack goes to
+``--format table`` only (the layered R(r), and T(r) when its last layer is finite:
+:func:`bssrdf.export.table.layered_table`); the other formats describe one homogeneous medium.
+The output goes to ``--out FILE`` (written atomically) or, for text formats, to stdout. See
+``--help`` for the formats, the definitions each uses, and units.
 
 Exit status: 0 on success; 2 on bad input (one line ``bssrdf.export: error: ...`` on stderr, no
 file written).
@@ -36,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
             "meaning of albedo and mean free path made explicit in the output.\n"
             "\n"
             "formats:\n"
-            "  table      R(r) per channel with sampling CDFs (HDF5 .h5/.hdf5 or CSV .csv; needs --out)\n"
+            "  table      R(r) per channel with sampling CDFs (HDF5 .h5/.hdf5 or CSV .csv; needs --out):\n"
+            "             the dipole, a slab's R(r) and T(r) (--thickness), or a layered stack's\n"
+            "             R(r) and T(r) (a stack file; Donner & Jensen 2005)\n"
             "  pbrt-v4    a 'subsurface' material block: sigma_a, sigma_s [mm^-1] with pbrt's\n"
             "             \"float scale\" = mm per scene unit, eta, g\n"
             "  mitsuba3   a 'homogeneous' medium (single-scattering albedo, sigma_t) in a 'dielectric'\n"
@@ -61,20 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
             "  a material name (bssrdf.materials.names(); case, spaces, hyphens ignored), or a medium\n"
             "  file, JSON or .toml: {\"sigma_a\": [..], \"sigma_s\": [..], \"g\": .., \"eta\": ..,\n"
             "  \"units\": \"mm^-1\"} (sigma in mm^-1; g default 0, eta default 1; optional \"name\").\n"
+            "  Or a stack file (.toml, the Monte Carlo tracer's: python -m bssrdf.mc --help): one\n"
+            "  [[layer]] table per layer from the top down (sigma_a, sigma_s [mm^-1], g, eta,\n"
+            "  thickness [mm; inf or omitted for a semi-infinite base], roughness [GGX alpha], or\n"
+            "  material and channel; without channel, or with per-channel lists, all channels), and\n"
+            "  n_above, n_below, roughness_below at the top level; the tracer's run keys (photons,\n"
+            "  r_max, ...) are ignored. A stack exports to --format table only; T(r) is written\n"
+            "  when the last layer is finite.\n"
             "  Fit results (python -m bssrdf.fit) and HDF5 results are not accepted yet.\n"
             "\n"
             "examples:\n"
             "  python -m bssrdf.export marble --format pbrt-v4\n"
             "  python -m bssrdf.export skin1 --format blender --scale 0.001 --out skin1.py\n"
             "  python -m bssrdf.export marble --format table --out marble.h5\n"
+            "  python -m bssrdf.export skin_stack.toml --format table --out skin_stack.h5\n"
             "  python -m bssrdf.export my_medium.json --format renderman --scale 0.1\n"
             "\n"
-            "Errors (unknown format or material, a scale <= 0, an unwritable path) are reported on\n"
-            "one line with exit status 2; no output file is left behind."
+            "Errors (unknown format or material, a scale <= 0, an unwritable path, a malformed\n"
+            "stack file, a stack with a format other than table) are reported on one line with\n"
+            "exit status 2; no output file is left behind."
         ),
     )
     parser.add_argument("source", metavar="MATERIAL_OR_FILE",
-                        help="material name from bssrdf.materials.names(), or a medium file (.json/.toml)")
+                        help="material name from bssrdf.materials.names(), a medium file (.json/.toml), or "
+                             "a stack file (.toml with [[layer]] tables; --format table only)")
     parser.add_argument("--format", "-f", required=True, choices=FORMATS, metavar="FORMAT",
                         help="one of: " + ", ".join(FORMATS))
     parser.add_argument("--out", "-o", metavar="FILE", default=None,
@@ -88,21 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", metavar="NAME", default=None,
                         help="name of the material in the output (default: the material's name)")
     parser.add_argument("--thickness", metavar="MM", type=float, default=None,
-                        help="table only: slab thickness in mm (> 0); omit for a semi-infinite medium")
+                        help="table only: slab thickness in mm (> 0); omit for a semi-infinite medium "
+                             "(not with a stack file, whose layers carry their thicknesses)")
     return parser
 
 
 # -- input ----------------------------------------------------------------------------------------
 def resolve_input(source: str):
-    """(medium, name) from a material name or a medium file."""
+    """(medium, name) from a material name or a medium file, or (Stack, name) from a stack file."""
     from .. import materials
     from . import load_medium
+    from .stack import is_stack_file, load_stack
 
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5"):
         raise CliError(f"{source!r}: HDF5 inputs (fit or Monte Carlo results) are not supported yet; give a "
                        "material name or a medium file (.json/.toml)")
+    if is_stack_file(path):
+        try:
+            return load_stack(path), path.stem
+        except ValueError as e:
+            raise CliError(str(e)) from None
     if path.is_file():
         try:
             medium, name = load_medium(path)
@@ -178,12 +200,18 @@ def _write_text(out: str, text: str) -> None:
 
 
 def _write_table(medium, out: str, kind: str, thickness, units_per_mm: float) -> None:
+    """Tabulate a Medium (dipole or slab) or a Stack (layered) into ``out``."""
+    from .stack import Stack
+
     try:
         from .table import write_table
     except ImportError as e:  # pragma: no cover - the table module ships with the package
         raise CliError(f"the table export is not available: {e}") from None
     try:
-        write_table(medium, out, thickness=thickness, scale=units_per_mm, fmt=kind)
+        if isinstance(medium, Stack):
+            write_table(medium.layers, out, scale=units_per_mm, fmt=kind, **medium.kwargs())
+        else:
+            write_table(medium, out, thickness=thickness, scale=units_per_mm, fmt=kind)
     except OSError as e:
         raise CliError(f"cannot write {out!r}: {e.strerror or e}") from None
 
@@ -201,11 +229,21 @@ def run(args) -> str | None:
         raise CliError("--format table writes a file: give --out FILE.h5 (or .hdf5, .csv)")
     kind = _check_out(args.out, args.format) if args.out is not None else "text"
 
+    from .stack import Stack
+
     medium, name = resolve_input(args.source)
+    if isinstance(medium, Stack):
+        if args.format != "table":
+            raise CliError(f"{args.source!r} is a layered stack: --format {args.format} describes one "
+                           "homogeneous medium; a stack exports to --format table only")
+        if args.thickness is not None:
+            raise CliError("--thickness does not apply to a stack file: its [[layer]] tables carry the "
+                           "thicknesses")
     if args.channel is not None:
         i = CHANNELS[args.channel]
+        what = "stack" if isinstance(medium, Stack) else "medium"
         if i >= medium.n_channels:
-            raise CliError(f"--channel {args.channel}: the medium has {medium.n_channels} channel(s)")
+            raise CliError(f"--channel {args.channel}: the {what} has {medium.n_channels} channel(s)")
         medium = medium.channel(i)
         name = f"{name}_{'rgb'[i]}"
     if args.name is not None:
