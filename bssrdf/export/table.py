@@ -551,8 +551,10 @@ class _LayeredModel:
             lo, hi = r[idx[-1]], r[idx[-1] + 1]
             for _ in range(2):
                 r = np.linspace(lo, hi, 257)
-                j = int(np.flatnonzero(above(r))[-1])
-                lo, hi = r[j], r[j + 1]
+                j = np.flatnonzero(above(r))
+                if j.size == 0 or j[-1] == r.size - 1:  # cannot happen for a deterministic tail
+                    break
+                lo, hi = r[j[-1]], r[j[-1] + 1]
             out = max(out, float(hi))
         return out
 
@@ -636,7 +638,9 @@ def layered_table(layers, *, n_above=1.0, n_below=1.0, roughness_below: float = 
     """Tabulate the profiles of a stack of layers for a renderer (module notes, "Layered stacks").
 
     R(r) of the stack (Donner & Jensen 2005, :mod:`bssrdf.profiles.layered`) and, when its last
-    layer is finite, T(r), per unit power entering the top layer, with their sampling CDFs.
+    layer is finite, T(r), per unit power entering the top layer (multiply by
+    :func:`bssrdf.profiles.layered.entry_transmittance` for per unit incident power), with their
+    sampling CDFs.
 
     Parameters
     ----------
