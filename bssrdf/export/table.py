@@ -94,10 +94,11 @@ Layered stacks (:func:`layered_table`)
     and totals within 5e-10. Three layers (0.5 mm, 1 mm with a rough top, 3 mm; n_below = 1.33,
     rough bottom; 3961 radii): interpolated R at the interval midpoints within 4.2e-5 of
     :func:`bssrdf.profiles.layered.R` (T 2.9e-6); ∫2πr R dr of the table within 1.5e-5 of
-    :func:`~bssrdf.profiles.layered.total_R` (T 1.0e-4: the truncation); CDF × total within 6.5e-10
-    of the total from Gauss–Legendre quadrature of the profile; the sampler's CDF within 3.9e-6
-    of ``cumulative_R(r)/cumulative_R(r_max)``. These are the table's errors against the model;
-    the model's own (diffusion) against the Monte Carlo tracer is in :mod:`bssrdf.profiles.layered`.
+    :func:`~bssrdf.profiles.layered.total_R` (T 1.0e-4: the truncation); CDF × total within
+    6.5e-10 × total of the cumulative Gauss–Legendre quadrature of the profile; the sampler's CDF
+    within 3.9e-6 of ``cumulative_R(r)/cumulative_R(r_max)`` (T 2.1e-7). These are the table's
+    errors against the model; the model's own (diffusion) against the Monte Carlo tracer is in
+    :mod:`bssrdf.profiles.layered`.
 
 Units and scale
     Lengths in mm and profiles in mm⁻² by default. ``scale`` = scene units per mm (0.1 for a scene
