@@ -12,3 +12,10 @@ errors, correlations, goodness of fit and a :class:`bssrdf.Medium`):
 
 ``python -m bssrdf.fit {profile,totals,appearance} --help`` is the command line. Units: mm and mm⁻¹.
 """
+
+from .data import ProfileData, TotalsData, profile_from_arrays, read_profile, read_totals
+from .profile import fit_profile
+from .result import FitError, FitResult
+
+__all__ = ["fit_profile", "FitResult", "FitError", "ProfileData", "TotalsData", "read_profile", "read_totals",
+           "profile_from_arrays"]
