@@ -16,6 +16,7 @@ errors, correlations, goodness of fit and a :class:`bssrdf.Medium`):
 from .data import ProfileData, TotalsData, profile_from_arrays, read_profile, read_totals
 from .profile import fit_profile
 from .result import FitError, FitResult
+from .totals import fit_totals
 
-__all__ = ["fit_profile", "FitResult", "FitError", "ProfileData", "TotalsData", "read_profile", "read_totals",
-           "profile_from_arrays"]
+__all__ = ["fit_profile", "fit_totals", "FitResult", "FitError", "ProfileData", "TotalsData", "read_profile",
+           "read_totals", "profile_from_arrays"]
