@@ -13,10 +13,11 @@ errors, correlations, goodness of fit and a :class:`bssrdf.Medium`):
 ``python -m bssrdf.fit {profile,totals,appearance} --help`` is the command line. Units: mm and mm⁻¹.
 """
 
+from .appearance import DEFINITIONS, from_appearance
 from .data import ProfileData, TotalsData, profile_from_arrays, read_profile, read_totals
 from .profile import fit_profile
 from .result import FitError, FitResult
 from .totals import fit_totals
 
-__all__ = ["fit_profile", "fit_totals", "FitResult", "FitError", "ProfileData", "TotalsData", "read_profile",
-           "read_totals", "profile_from_arrays"]
+__all__ = ["fit_profile", "fit_totals", "from_appearance", "FitResult", "FitError", "ProfileData",
+           "TotalsData", "read_profile", "read_totals", "profile_from_arrays", "DEFINITIONS"]
