@@ -308,22 +308,35 @@ def _fit_cases():
     """name -> (callable, target seconds or None, description)."""
     from .. import fit
     from ..fit.mc_table import mc_model
+    from ..fit.mc_table import single_scattering as mc_single
 
-    # skin1 (Jensen 2001), eta 1.3: 200 radii from 0.05 to 10 mm, 3 % noise, values from the Monte Carlo table
+    # skin1 (Jensen 2001), eta 1.3: 200 radii from 0.05 to 10 mm, 3 % noise; values from the Monte Carlo table
+    # (semi-infinite) and, for the multipole, from the multipole + single scattering of a 2 mm slab
+    from ..profiles import multipole
+
     skin = Medium.from_reduced([0.032, 0.17, 0.48], [0.74, 0.88, 1.01], eta=1.3)
     r = np.linspace(0.05, 10.0, 200)
-    clean = mc_model(1.3).profile(r, skin.sigma_a, skin.sigma_s_prime)
     rng = np.random.default_rng(1)
-    noisy = clean * (1.0 + 0.03 * rng.standard_normal(clean.shape))
-    data = fit.profile_from_arrays(r, noisy, 0.03 * clean, channels=list("RGB"))
-    cases = {}
-    for model in ("dipole", "multipole", "mc"):
-        kw = {"thickness": 20.0} if model == "multipole" else {}
-        what = "3 channels x 200 radii" + (", 20 mm slab" if kw else "")
-        run = lambda model=model, kw=kw: fit.fit_profile(data, model=model, eta=1.3, **kw)  # noqa: E731
-        cases[f"profile {model}"] = (run, FIT_TARGETS[model], what)
-    scaled = lambda: fit.fit_profile(data, model="mc", eta=1.3, unknown_scale=True)  # noqa: E731
-    cases["profile mc, unknown scale"] = (scaled, FIT_TARGETS["mc"], "3 channels x 200 radii")
+
+    def noisy(clean):
+        values = clean * (1.0 + 0.03 * rng.standard_normal(clean.shape))
+        return fit.profile_from_arrays(r, values, 0.03 * clean, channels=list("RGB"))
+
+    semi = noisy(mc_model(1.3).profile(r, skin.sigma_a, skin.sigma_s_prime))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slab = noisy(np.asarray(multipole.R(r, skin, 2.0, backend="numpy"))
+                     + mc_single(1.3).R_1(r[:, None], skin.sigma_t_prime, skin.sigma_s_prime))
+    what = "3 channels x 200 radii"
+    cases = {
+        "profile dipole": (lambda: fit.fit_profile(semi, model="dipole", eta=1.3), FIT_TARGETS["dipole"],
+                           what),
+        "profile multipole": (lambda: fit.fit_profile(slab, model="multipole", eta=1.3, thickness=2.0),
+                              FIT_TARGETS["multipole"], what + ", 2 mm slab"),
+        "profile mc": (lambda: fit.fit_profile(semi, model="mc", eta=1.3), FIT_TARGETS["mc"], what),
+        "profile mc, unknown scale": (lambda: fit.fit_profile(semi, model="mc", eta=1.3, unknown_scale=True),
+                                      FIT_TARGETS["mc"], what),
+    }
     cases["totals"] = (lambda: fit.fit_totals([0.4, 0.3, 0.2], [0.1, 0.15, 0.2], 1.0, eta=1.4,
                                               progress=False),
                        None, "3 channels, adding-doubling")
