@@ -228,8 +228,7 @@ def from_appearance(albedo, mfp, *, eta: float = 1.3, definition: str = "sigma_t
                      "mfp_err)")
     medium = Medium(sa, ssp / (1.0 - g), g=g, eta=eta)
     names = [f"{p}[{n}]" for n in channels for p in ("sigma_a", "sigma_s_prime")]
-    model = (f"appearance: albedo = {ALBEDO_MODELS[albedo_model]}; {DEFINITIONS[definition]}; eta {eta:g}, g "
-             f"{g:g}")
+    model = f"albedo = {ALBEDO_MODELS[albedo_model]}; {DEFINITIONS[definition]}; eta {eta:g}, g {g:g}"
     inputs = {"albedo": a, "mfp": m, "albedo_err": ae, "mfp_err": me, "eta": eta, "g": g,
               "definition": definition,
               "albedo_model": albedo_model}

@@ -416,7 +416,7 @@ def fit_profile(data, *, model: str = "dipole", eta: float | None = None, thickn
         p_value = float(stats.chi2.sf(chi2, dof))
         prob.boost = np.sqrt(np.maximum(1.0, red_c))
         if np.any(red_c > 1.0):
-            inflated = [f"{n} ({math.sqrt(v):.2g}x)" for n, v in zip(d.channels, red_c, strict=True)
+            inflated = [f"{n} ({math.sqrt(v):.3g}x)" for n, v in zip(d.channels, red_c, strict=True)
                         if v > 1.0]
             notes.append("standard errors scaled up by sqrt(reduced chi^2) where it exceeds 1: "
                          + ", ".join(inflated))
