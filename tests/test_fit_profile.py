@@ -220,3 +220,15 @@ def test_csv_units_are_converted(tmp_path):
     np.testing.assert_allclose(a.sigma_a, b.sigma_a, rtol=1e-7)
     np.testing.assert_allclose(a.sigma_s_prime, b.sigma_s_prime, rtol=1e-7)
     assert a.channels == ["R", "G", "B"]
+
+
+def test_export_profile_table_is_read_and_fitted_back(tmp_path):
+    """A bssrdf.export profile table (skin1's dipole R_d, HDF5): the dipole alone fits it back exactly."""
+    from bssrdf.export.table import write_table
+
+    skin = bssrdf.materials.get("skin1")
+    path = write_table(skin, tmp_path / "skin1.h5")
+    fit = fit_profile(path, model="dipole", single_scattering=False, r_max=10.0)
+    np.testing.assert_allclose(fit.sigma_a, skin.sigma_a, rtol=1e-8)
+    np.testing.assert_allclose(fit.sigma_s_prime, skin.sigma_s_prime, rtol=1e-8)
+    assert fit.medium.eta.tolist() == [1.3] * 3 and fit.chi2_reduced is None
