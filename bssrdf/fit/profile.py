@@ -319,9 +319,12 @@ def fit_profile(data, *, model: str = "dipole", eta: float | None = None, thickn
     -----
     Similarity: the models are for g = 0 (the Monte Carlo table is traced with g = 0 and the single-
     scattering term uses an isotropic phase function); diffusion depends on σ's only, so σ's is what a profile
-    determines, and the Medium returned has g = 0, σs = σ's. Near the source (r ≲ 1/σ't) a real phase function
-    with g ≠ 0 changes the profile; fit such data with ``r_min`` beyond a mean free path or read the estimate
-    as that of the similar g = 0 medium. Module notes: estimator, uncertainties, points used.
+    determines, and the Medium returned has g = 0, σs = σ's. For a strongly forward-scattering material this
+    is an approximation the fit cannot see through, and not only near the source: on Monte Carlo profiles of
+    a g = 0.8 medium (σa 0.05, σ's 1.5 mm⁻¹, η 1.3, r ≤ 6 mm) the ``mc`` fit gave σa 0.042 ± 0.002 with a
+    reduced χ² of 60 (flagged) over all radii, and σa 0.036 ± 0.0003, σ's 1.85 mm⁻¹ with a reduced χ² of 1.3
+    (not flagged) beyond 1 mm, while for g = 0 it returns the medium within its errors. Read such estimates
+    as those of the similar g = 0 medium. Module notes: estimator, uncertainties, points used.
     """
     t0 = time.perf_counter()
     if model not in MODELS:
@@ -349,7 +352,8 @@ def fit_profile(data, *, model: str = "dipole", eta: float | None = None, thickn
                      "semi-infinite")
     if d.meta.get("g") not in (None, 0.0):
         notes.append(f"the file's medium has g = {d.meta['g']:g}; the models assume g = 0 (similarity: σ's "
-                     "is what is fitted; near the source the phase function differs)")
+                     "is what is fitted; for large g the estimates can be biased by tens of per cent: see "
+                     "fit_profile's notes)")
     if not d.absolute and scale_mode is None:
         raise ValueError("the measurement is in arbitrary units: fit its scale too (unknown_scale, "
                          "--unknown-scale)")
