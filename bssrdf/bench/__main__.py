@@ -1,5 +1,4 @@
-"""Benchmarks: ``python -m bssrdf.bench profiles``, ``python -m bssrdf.bench mc`` and
-``python -m bssrdf.bench layers``.
+"""Benchmarks: ``python -m bssrdf.bench profiles``, ``... mc``, ``... layers`` and ``... fit``.
 
 ``profiles`` prints evaluated values per second for the dipole and the multipole (10 and 40
 dipole pairs, i.e. 21 and 81 dipoles, as fixed image sums) on every available backend, over array
@@ -11,6 +10,12 @@ Timing: each case is run once to warm up (compilation, caches), then repeated un
 ``--min-time`` seconds have passed; the best repetition is reported. GPU timings use CUDA
 events around the kernel launch alone ("kernel") and around the public API call, which also
 validates the radii ("api").
+
+``fit`` times :func:`bssrdf.fit.fit_profile` on a three-channel profile of 200 radii (the case of the issue's
+speed targets: under 1 s with the dipole or multipole, under 5 s with the Monte Carlo table, on the CPU), and
+:func:`bssrdf.fit.fit_totals` and :func:`bssrdf.fit.from_appearance` on three channels; each case is run
+``--repeat`` times (default 3, after one warm-up that builds the cached tables) and the best wall time is
+printed with the fit's function evaluations.
 
 ``mc`` prints the speed of the Monte Carlo tracer (:func:`bssrdf.mc.simulate`): photons per ms,
 scattering events per second, wall time, photon count and device, for every available backend
@@ -140,8 +145,8 @@ def bench_profiles(backends, sizes, dtypes, min_time: float) -> list[dict]:
                             t = _best_time(lambda fn=fn, r=r_host, b=b: fn(r, b), min_time)
                     rows.append(dict(backend=b, dtype=np.dtype(dtype).name, model=label, size=int(n),
                                      values_per_s=n / t, note=note))
-                    print(f"{b:7} {np.dtype(dtype).name:7} {label:28} {int(n):>10.0e} "
-                          f"{n / t:>12.3e} {note:>24}", flush=True)
+                    print(f"{b:7} {np.dtype(dtype).name:7} {label:28} {int(n):>10.0e} {n / t:>12.3e} "
+                          f"{note:>24}", flush=True)
     return rows
 
 
@@ -208,8 +213,8 @@ def _mc_target(backend_name: str, case: str, photons_per_ms: float, events_per_s
     if backend_name == "cuda" and case == "cube60":
         ok = photons_per_ms >= GPU_PHOTONS_PER_MS and events_per_s >= GPU_EVENTS_PER_S
         return (f">= {GPU_PHOTONS_PER_MS:.1e}/ms, {GPU_EVENTS_PER_S:.0e} ev/s: "
-                f"{photons_per_ms / GPU_PHOTONS_PER_MS:.0%}, {events_per_s / GPU_EVENTS_PER_S:.0%}"
-                f"{'' if ok else ' (below)'}")
+                f"{photons_per_ms / GPU_PHOTONS_PER_MS:.0%}, "
+                f"{events_per_s / GPU_EVENTS_PER_S:.0%}{'' if ok else ' (below)'}")
     if backend_name == "cpu" and case.startswith("cube60"):
         per_core = photons_per_ms * 1e3 / n_threads
         ok = per_core >= CPU_PHOTONS_PER_S_CORE
@@ -363,6 +368,76 @@ def _layers_main(args) -> int:
     return 0
 
 
+
+
+# -- fits -------------------------------------------------------------------------------------------
+FIT_TARGETS = {"dipole": 1.0, "multipole": 1.0, "mc": 5.0}   # seconds, 3 channels x 200 points, CPU
+
+
+def _fit_cases():
+    """name -> (callable, target seconds or None, description)."""
+    from .. import fit
+    from ..fit.mc_table import mc_model
+    from ..fit.mc_table import single_scattering as mc_single
+
+    # skin1 (Jensen 2001), eta 1.3: 200 radii from 0.05 to 10 mm, 3 % noise; values from the Monte Carlo table
+    # (semi-infinite) and, for the multipole, from the multipole + single scattering of a 2 mm slab
+    from ..profiles import multipole
+
+    skin = Medium.from_reduced([0.032, 0.17, 0.48], [0.74, 0.88, 1.01], eta=1.3)
+    r = np.linspace(0.05, 10.0, 200)
+    rng = np.random.default_rng(1)
+
+    def noisy(clean):
+        values = clean * (1.0 + 0.03 * rng.standard_normal(clean.shape))
+        return fit.profile_from_arrays(r, values, 0.03 * clean, channels=list("RGB"))
+
+    semi = noisy(mc_model(1.3).profile(r, skin.sigma_a, skin.sigma_s_prime))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slab = noisy(np.asarray(multipole.R(r, skin, 2.0, backend="numpy"))
+                     + mc_single(1.3).R_1(r[:, None], skin.sigma_t_prime, skin.sigma_s_prime))
+    what = "3 channels x 200 radii"
+    cases = {
+        "profile dipole": (lambda: fit.fit_profile(semi, model="dipole", eta=1.3), FIT_TARGETS["dipole"],
+                           what),
+        "profile multipole": (lambda: fit.fit_profile(slab, model="multipole", eta=1.3, thickness=2.0),
+                              FIT_TARGETS["multipole"], what + ", 2 mm slab"),
+        "profile mc": (lambda: fit.fit_profile(semi, model="mc", eta=1.3), FIT_TARGETS["mc"], what),
+        "profile mc, unknown scale": (lambda: fit.fit_profile(semi, model="mc", eta=1.3, unknown_scale=True),
+                                      FIT_TARGETS["mc"], what),
+    }
+    cases["totals"] = (lambda: fit.fit_totals([0.4, 0.3, 0.2], [0.1, 0.15, 0.2], 1.0, eta=1.4,
+                                              progress=False),
+                       None, "3 channels, adding-doubling")
+    cases["appearance mc"] = (lambda: fit.from_appearance([0.83, 0.79, 0.75], [8.5, 5.6, 3.9], eta=1.5),
+                              None, "3 channels")
+    return cases
+
+
+def bench_fit(repeat: int) -> list[dict]:
+    import os
+
+    rows = []
+    header = f"{'case':28} {'what':36} {'best s':>8} {'target s':>8} {'evaluations':>11}"
+    print(header)
+    print("-" * len(header))
+    for name, (fn, target, what) in _fit_cases().items():
+        res = fn()   # warm-up: cached tables, single-scattering lookups
+        best = np.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            res = fn()
+            best = min(best, time.perf_counter() - t0)
+        evals = res.extra.get("function_evaluations", res.extra.get("forward_evaluations", ""))
+        tgt = "" if target is None else f"{target:g}"
+        verdict = "" if target is None else ("" if best <= target else "  (above target)")
+        rows.append(dict(case=name, seconds=best, target=target, evaluations=evals))
+        print(f"{name:28} {what:36} {best:>8.3f} {tgt:>8} {evals!s:>11}{verdict}", flush=True)
+    print(f"# CPU: {os.cpu_count()} logical cores; fits are single-threaded NumPy/SciPy")
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bssrdf.bench",
                                 description="bssrdf benchmarks (values per second; not tests).")
@@ -393,11 +468,23 @@ def main(argv=None) -> int:
                    help="comma-separated, of cuda and cpu (default: %(default)s)")
     q.add_argument("--min-time", type=float, default=1.0,
                    help="seconds of repetitions per case (default %(default)s)")
+    q = sub.add_parser("fit",
+                       help="bssrdf.fit speed: profile fits (dipole, multipole, mc), totals, appearance")
+    q.add_argument("--repeat", type=int, default=3, help="timed runs per case, best reported (default 3)")
     args = p.parse_args(argv)
     if args.what == "mc":
         return _mc_main(args)
     if args.what == "layers":
         return _layers_main(args)
+    if args.what == "fit":
+        if args.repeat < 1:
+            print(f"bssrdf.bench: error: --repeat must be >= 1; got {args.repeat}", file=sys.stderr)
+            return 2
+        import platform
+
+        print(f"# bssrdf.bench fit on {platform.node()} ({platform.processor() or platform.machine()})")
+        bench_fit(args.repeat)
+        return 0
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         try:
