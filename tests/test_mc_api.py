@@ -75,6 +75,11 @@ def test_azimuth_sincos_polynomials(suffix, tol):
 def test_python_layout_constants_match_the_header():
     core = backend._core()
     assert (run_mod.N_SCALARS, run_mod.MAX_LAYERS) == (core.mc_n_scalars, core.mc_max_layers)
+    assert (run_mod.CONFIG_HEADER, run_mod.CONFIG_PER_LAYER) == (core.mc_config_header,
+                                                                core.mc_config_per_layer)
+    # EVENTS last; the two scalars of rough interfaces just before it (mc.h's enum)
+    assert (run_mod.R_SPECULAR, run_mod.A_INTERFACE, run_mod.EVENTS) == (9, 10, 11) == \
+        tuple(range(run_mod.N_SCALARS - 3, run_mod.N_SCALARS))
 
 
 # -- inputs ----------------------------------------------------------------------------------

@@ -146,4 +146,6 @@ void bind_mc(nb::module_& m) {
     m.def("mc_sincos_2pi_f64", &sincos_2pi<double>, "(sin, cos) of 2 pi xi, the tracer's double polynomials.");
     m.attr("mc_n_scalars") = static_cast<int>(bssrdf::mc::N_SCALARS);
     m.attr("mc_max_layers") = bssrdf::mc::MAX_LAYERS;
+    m.attr("mc_config_header") = bssrdf::mc::CONFIG_HEADER;
+    m.attr("mc_config_per_layer") = bssrdf::mc::CONFIG_PER_LAYER;
 }

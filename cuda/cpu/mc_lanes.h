@@ -148,7 +148,7 @@ template <class T, int W> struct Lanes {
     int hit[W], cut[W];
 
     void set_layer(int j, const bssrdf::mc::Setup<T>& s) {
-        const bssrdf::mc::Layer<T>& L = s.layer[layer[j]];
+        const bssrdf::mc::Layer<T>& L = s.layer(layer[j]);  // layer -1: above a rough top
         mu_t[j] = L.mu_t;
         inv_mu_t[j] = L.inv_mu_t;
         albedo[j] = L.albedo;
@@ -286,7 +286,7 @@ __attribute__((always_inline)) inline u64 trace_lanes_body(const bssrdf::mc::Set
             if (L.cut[j]) {
                 cut_path(p, s, sink);
             } else if (L.hit[j]) {
-                cross_interface(p, s, L.u[1][j], sink);
+                cross_interface(p, s, L.u[1][j], L.u[2][j], L.u[3][j], sink);
             } else {  // the interaction of mc_event, with the direction from step 2
                 deposit(p, s, p.w * L.albedo[j], sink);
                 p.ux = L.nux[j];
