@@ -207,13 +207,25 @@ def test_launch_sizes_change_nothing(monkeypatch):
         np.testing.assert_array_equal(a.stderr(name), b.stderr(name))
 
 
+# every interface rough (the top, so photons enter through a rough top; inner ones; the bottom), a clear
+# film, oblique light: every branch of the rough-interface step
+ROUGH_STACK = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5, roughness=0.3),
+               Layer(bssrdf.Medium(0.0, 0.0, 0.0, 1.5), 0.2, roughness=0.1),
+               Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0, roughness=0.6)]
+
+
+@pytest.mark.parametrize("stack", ["smooth", "rough"])
 @pytest.mark.parametrize("mode", [0, 2], ids=["gpu-loop", "generic-simd"])
 @pytest.mark.parametrize("precision,tol", [("double", 1e-9), ("single", 2e-3)])
-def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol):
+def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol, stack):
     """The default CPU lanes (AVX2 build here), the generic SIMD build and mc_trace_lane (the loop the
-    GPU kernel runs) trace the same photons: the same tallies up to the rounding of the vector log."""
+    GPU kernel runs) trace the same photons: the same tallies up to the rounding of the vector log
+    (in double, the same tallies bit for bit: checked for the rough stack)."""
     layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
     kw = dict(r_max=3.0, n_r=30, seed=5, precision=precision, n_below=1.5, max_path_length=40.0)
+    if stack == "rough":
+        layers = ROUGH_STACK
+        kw.update(roughness_below=0.4, incidence_angle=35.0)
     default = _cpu(layers, 20_000, **kw)
     real_init = run_mod._CpuRunner.__init__
 
@@ -227,6 +239,14 @@ def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol):
     for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered", "W_cut"):
         assert getattr(other, name) == pytest.approx(getattr(default, name), abs=tol), name
     np.testing.assert_allclose(other.A_z, default.A_z, rtol=0, atol=tol * default.A_z.max())
+    if stack == "rough":
+        assert other.A_interface == pytest.approx(default.A_interface, abs=tol)
+        assert other.R_specular == pytest.approx(default.R_specular, abs=tol)
+        assert default.A_interface > 0 and default.R_specular > 0
+        if precision == "double":
+            for name in bssrdf.mc.TALLIES:
+                np.testing.assert_array_equal(getattr(other, name), getattr(default, name), err_msg=name)
+            assert other.events == default.events
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -305,14 +325,20 @@ def test_ctrl_c_returns_a_partial_result():
 
 # -- GPU ---------------------------------------------------------------------------------------
 @pytest.mark.cuda
+@pytest.mark.parametrize("stack", ["smooth", "rough"])
 @pytest.mark.parametrize("precision", ["single", "double"])
-def test_gpu_traces_the_same_photons_as_the_cpu(precision):
+def test_gpu_traces_the_same_photons_as_the_cpu(precision, stack):
     layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
     kw = dict(r_max=3.0, n_r=30, seed=11, precision=precision, progress=False, n_above=1.0, n_below=1.5)
+    names = ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered")
+    if stack == "rough":
+        layers = ROUGH_STACK
+        kw.update(roughness_below=0.4, incidence_angle=35.0)
+        names += ("R_specular", "A_interface")
     cpu = simulate(layers, 50_000, backend="cpu", **kw)
     gpu = simulate(layers, 50_000, backend="cuda", **kw)
     tol = 1e-9 if precision == "double" else 2e-3
-    for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered"):
+    for name in names:
         assert getattr(gpu, name) == pytest.approx(getattr(cpu, name), abs=tol), name
     np.testing.assert_allclose(gpu.R_r, cpu.R_r, rtol=0.05 if precision == "single" else 1e-9,
                                atol=3 * cpu.stderr("R_r").max() if precision == "single" else 0)
