@@ -88,7 +88,7 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
             events += trace_lanes<T, 16>(s, seed, cursor, sink);
         } else if (mode == 2) {
             Cursor cursor{&queue};
-            events += trace_lanes_generic<T, 16>(s, seed, cursor, sink);
+            events += trace_lanes<T, 16>(s, seed, cursor, sink, /*generic=*/true);
         } else {
             while (true) {
                 const long long it = queue.next_item.fetch_add(1, std::memory_order_relaxed);
