@@ -323,3 +323,18 @@ def test_entry_through_a_rough_top():
     plan = mc._run._plan([Layer(layer.medium, 1.0, roughness=1e-40)], 1.0, 1.0, 1.0, 10, None, None, 0.0,
                          None, np.float32, 1e-300)
     assert not plan.rough_top and plan.config[10] == 0.0 and plan.config[-1] == 0.0
+
+
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_roughness_of_an_index_matched_interface_changes_nothing(precision):
+    # α > 0 between equal indices is no interface: the run equals the smooth one bit for bit. The CPU
+    # lanes then run their build with the rough-interface step (any_rough), the smooth run the one
+    # without it, so this also checks that both builds trace the smooth steps alike.
+    smooth = [Layer(Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(Medium(0.05, 3.0, 0.0, 1.4), 2.0)]
+    rough = [smooth[0], Layer(smooth[1].medium, 2.0, roughness=0.5)]
+    kw = dict(seed=5, precision=precision, incidence_angle=20.0, r_max=3.0, n_r=30)
+    a = mc.simulate(smooth, 20_000, backend="cpu", progress=False, **kw)
+    b = mc.simulate(rough, 20_000, backend="cpu", progress=False, **kw)
+    for name in mc.TALLIES:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.events == b.events and b.A_interface == 0.0
