@@ -134,8 +134,8 @@ def _plan(layers, n_above, n_below, r_max, n_r, n_z, z_max, incidence_angle, max
     cos_i = math.cos(theta)
     alphas = [_packed_alpha(L.roughness) for L in layers]
     if alphas[0] > 0.0 and dtype(n0) != dtype(n_above):  # the tracer's test (mc.h's unpack), in its type
-        # a rough top: photons start above it with the beam's direction and weight 1 (mc.h's
-        # enter_rough_top); the specular reflectance is a tally
+        # a rough top: photons start above it (mc.h's layer -1) with the beam's direction and
+        # weight 1, and cross it in event 0; the specular reflectance is a tally
         R_sp, ux0, uz0, w0 = None, math.sin(theta), cos_i, 1.0
     else:
         R_sp = float(F_r(cos_i, n0 / n_above))
