@@ -105,5 +105,5 @@ def test_emulated_gpu_kernel_equals_cpu_bit_for_bit(build, ctype, shared, stack)
     np.testing.assert_array_equal(gpu, cpu)
     # every batch got its photons (photon i in batch i mod n_batches)
     assert np.all(gpu[:, run_mod.R_DIFFUSE] + gpu[:, run_mod.T_TOTAL] > 0)
-    if stack == "rough":  # the rough steps ran: specular reflection on entry, masking losses
-        assert np.all(gpu[:, run_mod.R_SPECULAR] > 0) and np.all(gpu[:, run_mod.A_INTERFACE] > 0)
+    if stack == "rough":  # the rough steps ran: specular reflection on entry
+        assert np.all(gpu[:, run_mod.R_SPECULAR] > 0)

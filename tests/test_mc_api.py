@@ -77,9 +77,9 @@ def test_python_layout_constants_match_the_header():
     assert (run_mod.N_SCALARS, run_mod.MAX_LAYERS) == (core.mc_n_scalars, core.mc_max_layers)
     assert (run_mod.CONFIG_HEADER, run_mod.CONFIG_PER_LAYER) == (core.mc_config_header,
                                                                 core.mc_config_per_layer)
-    # EVENTS last; the two scalars of rough interfaces just before it (mc.h's enum)
-    assert (run_mod.R_SPECULAR, run_mod.A_INTERFACE, run_mod.EVENTS) == (9, 10, 11) == \
-        tuple(range(run_mod.N_SCALARS - 3, run_mod.N_SCALARS))
+    # EVENTS last; the scalar of rough interfaces just before it (mc.h's enum)
+    assert (run_mod.R_SPECULAR, run_mod.EVENTS) == (9, 10) == \
+        tuple(range(run_mod.N_SCALARS - 2, run_mod.N_SCALARS))
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -240,9 +240,8 @@ def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol, st
         assert getattr(other, name) == pytest.approx(getattr(default, name), abs=tol), name
     np.testing.assert_allclose(other.A_z, default.A_z, rtol=0, atol=tol * default.A_z.max())
     if stack == "rough":
-        assert other.A_interface == pytest.approx(default.A_interface, abs=tol)
         assert other.R_specular == pytest.approx(default.R_specular, abs=tol)
-        assert default.A_interface > 0 and default.R_specular > 0
+        assert default.R_specular > 0
         if precision == "double":
             for name in bssrdf.mc.TALLIES:
                 np.testing.assert_array_equal(getattr(other, name), getattr(default, name), err_msg=name)
@@ -269,11 +268,11 @@ def test_hdf5_round_trip(tmp_path):
 
 def test_hdf5_round_trip_rough(tmp_path):
     """Each layer's roughness and roughness_below are saved and read back; a file without them (written
-    before rough interfaces existed) reads as smooth, with A_interface 0."""
+    before rough interfaces existed) reads as smooth."""
     layers = [Layer(bssrdf.Medium(0.5, 5.0, 0.5, 1.4), 0.3, roughness=0.3),
               Layer(bssrdf.Medium(0.1, 2.0, 0.9, 1.3), 0.5, roughness=0.1)]
     res = _cpu(layers, 2_000, roughness_below=0.6, n_below=1.5)
-    assert res.A_interface > 0 and res.stderr("A_interface") > 0 and res.stderr("R_specular") > 0
+    assert res.stderr("R_specular") > 0
     path = res.save(tmp_path / "rough.h5")
     back = bssrdf.mc.load(path)
     assert back.layers == res.layers and back.roughness_below == 0.6
@@ -284,12 +283,11 @@ def test_hdf5_round_trip_rough(tmp_path):
 
     with h5py.File(path, "r+") as f:  # make it an old file
         rows = f["layers"][()]
-        del f["layers"], f["A_interface"], f["A_interface_stderr"]
+        del f["layers"]
         f.create_dataset("layers", data=rows[["sigma_a", "sigma_s", "g", "eta", "thickness"]])
         del f.attrs["roughness_below"]
     old = bssrdf.mc.load(path)
     assert [L.roughness for L in old.layers] == [0.0, 0.0] and old.roughness_below == 0.0
-    assert old.A_interface == 0.0 and old.stderr("A_interface") == 0.0
     assert old.R_diffuse == res.R_diffuse
 
 
@@ -334,7 +332,7 @@ def test_gpu_traces_the_same_photons_as_the_cpu(precision, stack):
     if stack == "rough":
         layers = ROUGH_STACK
         kw.update(roughness_below=0.4, incidence_angle=35.0)
-        names += ("R_specular", "A_interface")
+        names += ("R_specular",)
     cpu = simulate(layers, 50_000, backend="cpu", **kw)
     gpu = simulate(layers, 50_000, backend="cuda", **kw)
     tol = 1e-9 if precision == "double" else 2e-3

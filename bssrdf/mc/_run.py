@@ -27,9 +27,9 @@ MAX_LAUNCH = 1 << 27     # photons per launch: bounds the fixed-point tallies (<
 MAX_TALLY_VALUES = 1 << 22  # batches * tally size per launch (32 MiB of uint64, per CPU thread)
 TARGET_LAUNCH_S = {"cpu": 0.25, "cuda": 0.5}  # aim for launches this long (progress, Ctrl-C)
 FIXED = float(1 << 32)   # fixed-point scale of the tallies (cuda/include/bssrdf/mc.h)
-N_SCALARS = 12  # bssrdf::mc::N_SCALARS, the scalar tallies in the order of mc.h's enum
+N_SCALARS = 11  # bssrdf::mc::N_SCALARS, the scalar tallies in the order of mc.h's enum
 (R_DIFFUSE, T_TOTAL, R_UNSCATTERED, T_UNSCATTERED, R_SINGLE, ROULETTE_GAIN, ROULETTE_LOSS, W_CUT,
- A_OUTSIDE_Z, R_SPECULAR, A_INTERFACE, EVENTS) = range(N_SCALARS)
+ A_OUTSIDE_Z, R_SPECULAR, EVENTS) = range(N_SCALARS)
 CONFIG_HEADER, CONFIG_PER_LAYER = 11, 7  # bssrdf::mc's config layout (mc.h's `unpack`)
 MAX_LAYERS = 32  # bssrdf::mc::MAX_LAYERS (tests check these against the extension)
 
@@ -290,7 +290,7 @@ def simulate(
         For invalid inputs (named, with the valid range).
     EnergyConservationError
         If the weight ledger of the run does not balance: R_specular + R_diffuse + T_total +
-        A_total + A_interface + W_cut − roulette_net must equal 1 up to float rounding.
+        A_total + W_cut − roulette_net must equal 1 up to float rounding.
 
     Notes
     -----
@@ -303,12 +303,12 @@ def simulate(
 
     Rough interfaces: an interface with GGX α > 0 (a layer's ``roughness`` for its top,
     ``roughness_below`` for the bottom of the stack) and different indices on its two sides is
-    crossed by the single-scattering microfacet model of Walter et al. 2007 ("Microfacet models for
-    refraction through rough surfaces", EGSR), sampled as Mitsuba 3's ``roughdielectric`` does: a
-    microfacet normal from the GGX distribution of visible normals (Heitz 2018), Fresnel
-    reflection or refraction at that facet, and the Smith masking G1 of the outgoing direction as a
-    weight. The weight masking removes (light the model would scatter again among the facets) is
-    tallied in ``A_interface``. Photons enter through a rough top by the same step; what it
+    crossed by a GGX microfacet (Walter et al. 2007, "Microfacet models for refraction through rough
+    surfaces", EGSR) drawn from the distribution of visible normals (Heitz 2018), as Mitsuba 3's
+    ``roughdielectric`` samples it: Fresnel reflection or refraction at that facet; an outgoing
+    direction on the wrong side of the surface (light that would meet the microsurface again) draws
+    the facet again, so the interface conserves energy (:mod:`bssrdf.microfacet` integrates the same
+    model for the diffusion models). Photons enter through a rough top by the same step; what it
     reflects is then the tally ``R_specular``, with a standard error (through a smooth top,
     R_specular is Fresnel's, exact). α below 1.2e-38 counts as 0 (smooth).
     """
@@ -410,7 +410,7 @@ def _progress_bar(total: int, progress: bool | None):
 
 
 def _check_ledger(ints, n: int, plan: _Plan, events: int, dtype) -> None:
-    """W_in = R_s + R_d + T + A + A_interface + W_cut + roulette loss − roulette gain, in fixed-point units.
+    """W_in = R_s + R_d + T + A + W_cut + roulette loss − roulette gain, in fixed-point units.
 
     Through a smooth top W_in = n·(1 − R_specular) (R_SPECULAR, the tally, is 0); through a rough
     top W_in = n and the tracer tallies the specular reflection.
@@ -418,20 +418,20 @@ def _check_ledger(ints, n: int, plan: _Plan, events: int, dtype) -> None:
     L = len(plan.layers)
     w_in = n * int(float(plan.w0) * FIXED + 0.5)
     a = sum(ints[N_SCALARS:N_SCALARS + L])
-    out = (ints[R_SPECULAR] + ints[R_DIFFUSE] + ints[T_TOTAL] + a + ints[A_INTERFACE] + ints[W_CUT]
-           + ints[ROULETTE_LOSS] - ints[ROULETTE_GAIN])
+    out = (ints[R_SPECULAR] + ints[R_DIFFUSE] + ints[T_TOTAL] + a + ints[W_CUT] + ints[ROULETTE_LOSS]
+           - ints[ROULETTE_GAIN])
     # each fixed-point deposit rounds by half a unit; float arithmetic of the weight by ~eps
     eps = float(np.finfo(dtype).eps)
     tol = 2 * events + 8 * n + 64 * eps * FIXED * n
     if abs(out - w_in) > tol:
         r_s = plan.R_specular if not plan.rough_top else 0.0
         raise EnergyConservationError(
-            "Monte Carlo energy check failed: R_specular + R_diffuse + T_total + A_total + A_interface "
+            "Monte Carlo energy check failed: R_specular + R_diffuse + T_total + A_total "
             f"+ W_cut − roulette_net = {r_s + out / FIXED / n:.12g} (expected 1; R_specular "
             f"{r_s + ints[R_SPECULAR] / FIXED / n:.6g}, R_diffuse {ints[R_DIFFUSE] / FIXED / n:.6g}, "
-            f"T_total {ints[T_TOTAL] / FIXED / n:.6g}, A_total {a / FIXED / n:.6g}, A_interface "
-            f"{ints[A_INTERFACE] / FIXED / n:.6g}, W_cut {ints[W_CUT] / FIXED / n:.6g}, roulette gain "
-            f"{ints[ROULETTE_GAIN] / FIXED / n:.6g}, loss {ints[ROULETTE_LOSS] / FIXED / n:.6g})")
+            f"T_total {ints[T_TOTAL] / FIXED / n:.6g}, A_total {a / FIXED / n:.6g}, W_cut "
+            f"{ints[W_CUT] / FIXED / n:.6g}, roulette gain {ints[ROULETTE_GAIN] / FIXED / n:.6g}, loss "
+            f"{ints[ROULETTE_LOSS] / FIXED / n:.6g})")
 
 
 def _statistics(sums: np.ndarray, done: np.ndarray, plan: _Plan):
@@ -463,8 +463,7 @@ def _statistics(sums: np.ndarray, done: np.ndarray, plan: _Plan):
     else:               # Fresnel's, exact
         tallies["R_specular"], errors["R_specular"] = plan.R_specular, 0.0
     for name, idx in (("R_diffuse", R_DIFFUSE), ("R_unscattered", R_UNSCATTERED), ("R_single", R_SINGLE),
-                      ("T_total", T_TOTAL), ("T_unscattered", T_UNSCATTERED), ("W_cut", W_CUT),
-                      ("A_interface", A_INTERFACE)):
+                      ("T_total", T_TOTAL), ("T_unscattered", T_UNSCATTERED), ("W_cut", W_CUT)):
         tallies[name], errors[name] = float(mean[idx]), float(err[idx])
     for name, s in sl.items():
         tallies[name], errors[name] = mean[s] / scale[name], err[s] / scale[name]

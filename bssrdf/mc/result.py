@@ -28,8 +28,6 @@ TALLIES: dict[str, tuple[str, str]] = {
     "T_unscattered": ("1", "part of T_total that never scattered"),
     "A_total": ("1", "absorbed weight, all layers"),
     "A_layers": ("1", "absorbed weight per layer"),
-    "A_interface": ("1", "weight lost at rough interfaces (masking of the single-scattering microfacet "
-                    "model)"),
     "W_cut": ("1", "weight of photons stopped at max_path_length"),
     "roulette_net": ("1", "weight Russian roulette added minus weight it removed (expectation 0)"),
     "R_r": ("mm^-2", "diffuse reflectance per unit area in radial bins r_edges"),
@@ -104,9 +102,8 @@ class MCResult:
 
     @property
     def energy_balance(self) -> float:
-        """R_specular + R_diffuse + T_total + A_total + A_interface (1 up to roulette's zero-mean net
-        and W_cut)."""
-        return float(self.R_specular + self.R_diffuse + self.T_total + self.A_total + self.A_interface)
+        """R_specular + R_diffuse + T_total + A_total (1 up to roulette's zero-mean net and W_cut)."""
+        return float(self.R_specular + self.R_diffuse + self.T_total + self.A_total)
 
     @property
     def rough(self) -> bool:
@@ -125,14 +122,12 @@ class MCResult:
                  f"{self.wall_time:.3g} s ({self.photons_per_second:.3g} photons/s)"]
         names = ["R_specular", "R_diffuse", "R_single", "T_total", "T_unscattered", "A_total",
                  "W_cut", "roulette_net"]
-        if self.rough:
-            names.insert(6, "A_interface")
         for name in names:
             v, e = self.tallies[name], self.errors[name]
             lines.append(f"  {name:<14s} {v:.6f} ± {e:.6f}")
         for i, (a, e) in enumerate(zip(self.A_layers, self.errors["A_layers"], strict=True)):
             lines.append(f"  A_layers[{i}]    {a:.6f} ± {e:.6f}")
-        lines.append(f"  R_s+R_d+T+A{'+A_i' if self.rough else '    '} {self.energy_balance:.6f}")
+        lines.append(f"  R_s+R_d+T+A    {self.energy_balance:.6f}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -194,8 +189,8 @@ class MCResult:
 def load(path: str | os.PathLike) -> MCResult:
     """Read a result written by :meth:`MCResult.save`.
 
-    Files written before rough interfaces existed (no ``roughness`` column, no ``roughness_below``,
-    no ``A_interface``) read as smooth: roughness 0 and ``A_interface`` 0 ± 0.
+    Files written before rough interfaces existed (no ``roughness`` column, no ``roughness_below``)
+    read as smooth: roughness 0.
     """
     import h5py
 
@@ -210,9 +205,6 @@ def load(path: str | os.PathLike) -> MCResult:
                        for row in rows)
         tallies, errors = {}, {}
         for name in TALLIES:
-            if name == "A_interface" and name not in f:  # an older file: no rough interfaces
-                tallies[name] = errors[name] = 0.0
-                continue
             v = f[name][()]
             tallies[name] = float(v) if np.ndim(v) == 0 else np.asarray(v)
             e = f[f"{name}_stderr"][()]

@@ -12,11 +12,13 @@
 //   * at every interface, unpolarised Fresnel reflection with the real indices on both sides,
 //     Snell refraction, total internal reflection; all-or-none reflection decided by a random
 //     number (MCML's RFresnel, CrossUpOrNot, CrossDnOrNot);
-//   * an interface may be rough instead: an isotropic GGX microfacet surface (roughness alpha),
-//     crossed by the single-scattering microfacet model (a microfacet normal sampled from the
-//     distribution of visible normals, Fresnel at that facet, Smith masking of the outgoing
-//     direction as a weight; see `rough_dielectric`); with alpha = 0 or equal indices on both
-//     sides an interface is smooth, by exactly the code path above;
+//   * an interface may be rough instead: an isotropic GGX microfacet surface (roughness alpha):
+//     a microfacet normal sampled from the distribution of visible normals, Fresnel reflection or
+//     refraction at that facet, and, when the outgoing direction is on the wrong side of the
+//     surface (light that would meet the microsurface again), the facet drawn again; energy is
+//     conserved (`rough_dielectric`, `rough_step`; bssrdf/microfacet.py integrates the same
+//     model for the diffusion side); with alpha = 0 or equal indices on both sides an interface
+//     is smooth, by exactly the code path above;
 //   * Russian roulette below weight `roulette_w` with survival chance 1/`roulette_m`, which keeps
 //     the estimate unbiased (MCML's Roulette: threshold 1e-4, chance 1/10).
 // The names in parentheses are the functions of MCML's source (mcmlgo.c) doing the same step.
@@ -25,7 +27,7 @@
 // one Philox4x32-10 block, counter (event number, 0, photon index), key = seed: u[0] for a new
 // step length, u[1] for the Fresnel decision at an interface or the scattering angle, u[2] for
 // the azimuth, u[3] for roulette; at a rough interface u[2] and u[3] sample the microfacet
-// normal. A number an event does not need is discarded; a fixed draw per event keeps the
+// normal, and a facet drawn again takes the numbers of block (event, k, photon), k = 1, 2, ... A number an event does not need is discarded; a fixed draw per event keeps the
 // generator off the branch predictor's path. A photon entering through a rough top spends event
 // 0 on crossing it (a zero hop from layer -1 whose new step, from u[0], it carries into layer 0).
 //
@@ -90,8 +92,6 @@ enum Scalar {
     A_OUTSIDE_Z,      // absorbed weight deeper than the last A_z bin (fixed point)
     R_SPECULAR,       // weight reflected by a rough top on entry (fixed point; 0 for a smooth top,
                       // whose specular reflectance the host computes exactly)
-    A_INTERFACE,      // weight lost at rough interfaces (masking of the single-scattering
-                      // microfacet model) (fixed point)
     EVENTS,           // interactions (plain count; per launch, in any one batch's array)
     N_SCALARS
 };
@@ -395,14 +395,14 @@ BSSRDF_HD inline void flush_absorbed(Photon<T>& p, const Setup<T>& s, Sink& sink
 // What a rough interface does to a photon (`rough_dielectric`).
 template <class T> struct RoughCrossing {
     T ux, uy, uz;  // lab direction after the interface
-    T weight;      // factor of the photon's weight: G1(wo), or 0 when wo is on the wrong side
+    int valid;     // 1 when wo is on the right side of the surface (an int: a bool defeats SIMD)
     int reflect;   // 1: reflected (stays on its side); 0: refracted (an int: a bool defeats SIMD)
 };
 
 // A photon with lab direction (ux, uy, uz) meets a rough dielectric interface (isotropic GGX,
 // roughness alpha > 0) from the side of index n1, with n2 beyond; u1, u2, u3 are uniforms in
-// (0, 1). The single-scattering microfacet model, sampled as Mitsuba 3's roughdielectric does
-// with visible normals:
+// (0, 1). One microfacet interaction, sampled with visible normals as Mitsuba 3's roughdielectric
+// does:
 //   1. local frame with +z toward the incident side: wi = (-ux, -uy, |uz|); lab -> local is
 //      (x, y, z) -> (x, y, sigma z), sigma = -sign(uz), its own inverse (a mirror frame, which
 //      an isotropic distribution does not see);
@@ -416,9 +416,8 @@ template <class T> struct RoughCrossing {
 //      reflection);
 //   4. u1 <= F: reflection wo = 2 c m - wi; else refraction, eta = n1 / n2,
 //      wo = -eta wi + (eta c - cos_t) m, cos_t = sqrt(1 - eta^2 (1 - c^2));
-//   5. Smith masking of wo: valid = reflection ? wo_z > 0 : wo_z < 0; weight = valid ? G1(wo) : 0
-//      with G1 = 2 / (1 + sqrt(1 + alpha^2 tan^2)) = 2|z| / (|z| + sqrt(z^2 + alpha^2 (1 - z^2)))
-//      (the second form has no division by zero; clamped to <= 1 against rounding).
+//   5. valid = reflection ? wo_z > 0 : wo_z < 0 (a direction on the wrong side meets the
+//      microsurface again: `rough_step` draws the facet again; no masking weight, no loss).
 // Selects only, apart from F_r's test for total internal reflection.
 template <class T>
 BSSRDF_MC_OUT_OF_LINE BSSRDF_HD inline RoughCrossing<T> rough_dielectric(T ux, T uy, T uz, T n1, T n2,
@@ -462,28 +461,44 @@ BSSRDF_MC_OUT_OF_LINE BSSRDF_HD inline RoughCrossing<T> rough_dielectric(T ux, T
     const T a = reflect ? T(-1) : -eta;
     const T b = reflect ? T(2) * c : eta * c - cos_t;
     const T ox = a * wx + b * mx, oy = a * wy + b * my, oz = a * wz + b * mz;
-    // Smith masking of wo
-    const T az = b_abs(oz);
-    const T tan2_part = alpha * alpha * b_max(T(0), T(1) - az * az);  // alpha^2 tan^2 times z^2
-    const T g1 = b_min(T(1), T(2) * az / (az + b_sqrt(az * az + tan2_part)));
-    const bool valid = reflect ? oz > T(0) : oz < T(0);
     RoughCrossing<T> out;
     out.ux = ox;
     out.uy = oy;
     out.uz = sigma * oz;
-    out.weight = valid ? g1 : T(0);
+    out.valid = (reflect ? oz > T(0) : oz < T(0)) ? 1 : 0;
     out.reflect = reflect;
     return out;
 }
 
-// The photon crosses a rough interface (n1 on its side, n2 beyond): its new direction and
-// weight; the weight masking removes is tallied in A_INTERFACE. Returns 1 when it reflected.
-template <class T, class Sink>
-BSSRDF_HD inline int rough_step(Photon<T>& p, T n1, T n2, T alpha, T u1, T u2, T u3, Sink& sink) {
-    const RoughCrossing<T> r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u1, u2, u3);
-    const T w = p.w * r.weight;
-    sink.add(A_INTERFACE, fixed_point(p.w - w));
-    p.w = w;
+constexpr int MAX_ROUGH_DRAWS = 64;
+
+// The photon crosses a rough interface (n1 on its side, n2 beyond): its new direction. The first
+// facet uses the event's u1, u2, u3; while the outgoing direction is on the wrong side, the facet
+// is drawn again from block (event, k, photon), k = 1, 2, ... (the outcome is the model's valid
+// outcome, conditioned as bssrdf/microfacet.py integrates it). After MAX_ROUGH_DRAWS invalid
+// draws (a chance below 1e-30 for alpha <= 1) the smooth interface's response is taken instead.
+// Returns 1 when it reflected.
+template <class T>
+BSSRDF_HD inline int rough_step(Photon<T>& p, T n1, T n2, T alpha, T u1, T u2, T u3, const PhiloxKey& key) {
+    RoughCrossing<T> r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u1, u2, u3);
+    for (int k = 1; !r.valid && k < MAX_ROUGH_DRAWS; ++k) {
+        const U32x4 b = photon_block(key, p.index, p.event - 1u, static_cast<u32>(k));
+        r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u01_open(b.v[0], T(0)), u01_open(b.v[1], T(0)),
+                             u01_open(b.v[2], T(0)));
+    }
+    if (!r.valid) {  // the smooth interface
+        const T cos_i = b_abs(p.uz);
+        if (u1 <= F_r(cos_i, n2 / n1)) {
+            p.uz = -p.uz;
+            return 1;
+        }
+        const T ratio = n1 / n2;
+        const T cos_t = b_sqrt(b_max(T(0), T(1) - ratio * ratio * (T(1) - cos_i * cos_i)));
+        p.ux *= ratio;
+        p.uy *= ratio;
+        p.uz = p.uz < T(0) ? -cos_t : cos_t;
+        return 0;
+    }
     p.ux = r.ux;
     p.uy = r.uy;
     p.uz = r.uz;
@@ -504,8 +519,8 @@ template <class T> BSSRDF_HD inline bool any_rough(const Setup<T>& s) {
 // reflected, its weight is tallied in R_SPECULAR and it ends. ROUGH = false compiles the rough
 // branch out (for runs where no interface is rough: `any_rough`).
 template <class T, class Sink, bool ROUGH = true>
-BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s, T u1, T u2, T u3,
-                                                Sink& sink) {
+BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s, const PhiloxKey& key, T u1,
+                                                T u2, T u3, Sink& sink) {
     const bool up = p.uz < T(0);
     const int next = up ? p.layer - 1 : p.layer + 1;
     const T n1 = s.layer(p.layer).n;
@@ -515,12 +530,7 @@ BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s,
         const T alpha = up ? s.layer(p.layer).alpha
                            : (next < s.n_layers ? s.layer(next).alpha : s.alpha_below);
         if (ROUGH && BSSRDF_MC_UNLIKELY(alpha > T(0))) {
-            const int reflect = rough_step(p, n1, n2, alpha, u1, u2, u3, sink);
-            if (p.w == T(0)) {  // masked: the photon ends
-                flush_absorbed(p, s, sink);
-                p.alive = false;
-                return;
-            }
+            const int reflect = rough_step(p, n1, n2, alpha, u1, u2, u3, key);
             if (reflect) {
                 if (p.layer < 0) {  // reflected by a rough top on entry: specular, the photon ends
                     sink.add(R_SPECULAR, fixed_point(p.w));
@@ -633,7 +643,7 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey&
     if (h.hit) {
         p.z = z_wall;
         p.sleft = b_max(T(0), h.sleft - h.d_wall * L.mu_t);
-        cross_interface(p, s, d.u[1], d.u[2], d.u[3], sink);
+        cross_interface(p, s, key, d.u[1], d.u[2], d.u[3], sink);
         return false;
     }
     p.z += h.hop * p.uz;
