@@ -148,12 +148,12 @@ def _z(name, value, stderr, ref):
 # (n_below 1.5): a photon the top transmits crosses the slab and leaves through the index-matched bottom,
 # so T_total is the top's transmittance τ and R_specular its reflectance ρ (what event 0 reflects), with
 # ρ + τ = 1. 1e5 photons. Measured (seeds 11–16, single precision), MC ± standard error vs reference (z):
-#   α 0.1,  0°: R_s 0.039180±0.000646 vs 0.039763 (−0.90), T 0.960820 vs 0.960237 (+0.90)
-#   α 0.1, 60°: R_s 0.088590±0.000886 vs 0.088411 (+0.20), T 0.911410 vs 0.911589 (−0.20)
-#   α 0.3,  0°: R_s 0.037220±0.000671 vs 0.037745 (−0.78), T 0.962780 vs 0.962255 (+0.78)
-#   α 0.3, 60°: R_s 0.074580±0.000774 vs 0.074212 (+0.48), T 0.925420 vs 0.925788 (−0.48)
-#   α 0.7,  0°: R_s 0.029040±0.000518 vs 0.029445 (−0.78), T 0.970960 vs 0.970555 (+0.78)
-#   α 0.7, 60°: R_s 0.050960±0.000608 vs 0.050197 (+1.26), T 0.949040 vs 0.949803 (−1.26)
+#   α 0.1,  0°: R_s 0.039210±0.000642 vs 0.039763 (−0.86), T 0.960790 vs 0.960237 (+0.86)
+#   α 0.1, 60°: R_s 0.088490±0.000895 vs 0.088411 (+0.09), T 0.911510 vs 0.911589 (−0.09)
+#   α 0.3,  0°: R_s 0.037140±0.000665 vs 0.037745 (−0.91), T 0.962860 vs 0.962255 (+0.91)
+#   α 0.3, 60°: R_s 0.074670±0.000819 vs 0.074212 (+0.56), T 0.925330 vs 0.925788 (−0.56)
+#   α 0.7,  0°: R_s 0.029170±0.000514 vs 0.029445 (−0.53), T 0.970830 vs 0.970555 (+0.53)
+#   α 0.7, 60°: R_s 0.050780±0.000614 vs 0.050197 (+0.95), T 0.949220 vs 0.949803 (−0.95)
 ROUGH_TOP_CASES = [(a, th) for a in ALPHAS for th in (0.0, 60.0)]
 
 
@@ -177,11 +177,11 @@ def test_rough_top_matches_walter(alpha, theta):
 # index-matched top and never comes back: R_diffuse is the bottom's reflectance ρ from inside, T_total
 # its transmittance τ, with R_specular exactly 0. 1e5 photons. Measured (seeds 21–29, single precision),
 # MC ± standard error vs reference (z):
-#   α 0.1,  0°: T 0.956040±0.000639 vs 0.955911 (+0.20)  α 0.1, 30°: 0.890090±0.000947 vs 0.891551 (−1.54)
-#   α 0.1, 60°: T 0.027090±0.000464 vs 0.026438 (+1.41)  α 0.3,  0°: 0.928650±0.000825 vs 0.928341 (+0.37)
-#   α 0.3, 30°: T 0.763450±0.001405 vs 0.763652 (−0.14)  α 0.3, 60°: 0.190460±0.001182 vs 0.189755 (+0.60)
-#   α 0.7,  0°: T 0.852700±0.001146 vs 0.851481 (+1.06)  α 0.7, 30°: 0.719170±0.001339 vs 0.720594 (−1.06)
-#   α 0.7, 60°: T 0.497310±0.001686 vs 0.497287 (+0.01)
+#   α 0.1,  0°: T 0.956020±0.000636 vs 0.955911 (+0.17)  α 0.1, 30°: 0.890320±0.000930 vs 0.891551 (−1.32)
+#   α 0.1, 60°: T 0.027310±0.000493 vs 0.026438 (+1.77)  α 0.3,  0°: 0.928700±0.000741 vs 0.928341 (+0.48)
+#   α 0.3, 30°: T 0.763140±0.001419 vs 0.763652 (−0.36)  α 0.3, 60°: 0.190220±0.001257 vs 0.189755 (+0.37)
+#   α 0.7,  0°: T 0.852090±0.001115 vs 0.851481 (+0.55)  α 0.7, 30°: 0.719890±0.001567 vs 0.720594 (−0.45)
+#   α 0.7, 60°: T 0.496740±0.001763 vs 0.497287 (−0.31)
 # (R_diffuse = 1 − T_total in every case: the same z with the opposite sign.) At 60° a smooth bottom
 # would transmit nothing; α 0.1 transmits 2.6%, α 0.7 half.
 ROUGH_BOTTOM_CASES = [(a, th) for a in ALPHAS for th in (0.0, 30.0, 60.0)]
@@ -213,11 +213,11 @@ def test_tiny_roughness_reproduces_smooth_tallies():
     # smooth stack, at 30°, 2e5 photons each (independent seeds): all totals agree within 4 combined
     # standard errors. Measured (seeds 31, 32):
     #   R_specular     smooth 0.029051 ± 0.000000, α 1e-3 0.029010 ± 0.000345 (z −0.12)
-    #   R_diffuse      smooth 0.347532 ± 0.000682, α 1e-3 0.347174 ± 0.000800 (z −0.34)
+    #   R_diffuse      smooth 0.347532 ± 0.000682, α 1e-3 0.347176 ± 0.000800 (z −0.34)
     #   R_single       smooth 0.004528 ± 0.000124, α 1e-3 0.004624 ± 0.000132 (z +0.53)
     #   T_total        smooth 0.113552 ± 0.000544, α 1e-3 0.114236 ± 0.000508 (z +0.92)
     #   T_unscattered  smooth 0.000034 ± 0.000012, α 1e-3 0.000015 ± 0.000009 (z −1.27)
-    #   A_total        smooth 0.509865 ± 0.000434, α 1e-3 0.509579 ± 0.000567 (z −0.40)
+    #   A_total        smooth 0.509865 ± 0.000434, α 1e-3 0.509578 ± 0.000567 (z −0.40)
     kw = dict(n_above=1.0, n_below=1.5, incidence_angle=30.0)
     smooth = _run(STACK, 200_000, seed=31, **kw)
     rough = _run(_with_roughness(STACK, 1e-3), 200_000, seed=32, roughness_below=1e-3, **kw)

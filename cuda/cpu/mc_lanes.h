@@ -289,7 +289,7 @@ __attribute__((always_inline)) inline u64 trace_lanes_body(const bssrdf::mc::Set
             if (L.cut[j]) {
                 cut_path(p, s, sink);
             } else if (L.hit[j]) {
-                cross_interface<T, LocalSink, ROUGH>(p, s, key, L.u[1][j], L.u[2][j], L.u[3][j], sink);
+                cross_interface<T, LocalSink, ROUGH>(p, s, L.u[1][j], L.u[2][j], L.u[3][j], sink);
             } else {  // the interaction of mc_event, with the direction from step 2
                 deposit(p, s, p.w * L.albedo[j], sink);
                 p.ux = L.nux[j];

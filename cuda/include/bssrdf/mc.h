@@ -16,7 +16,7 @@
 //     a microfacet normal sampled from the distribution of visible normals, Fresnel reflection or
 //     refraction at that facet, and, when the outgoing direction is on the wrong side of the
 //     surface (light that would meet the microsurface again), the facet drawn again; energy is
-//     conserved (`rough_dielectric`, `rough_step`; bssrdf/microfacet.py integrates the same
+//     conserved (`rough_dielectric`, `cross_interface`; bssrdf/microfacet.py integrates the same
 //     model for the diffusion side); with alpha = 0 or equal indices on both sides an interface
 //     is smooth, by exactly the code path above;
 //   * Russian roulette below weight `roulette_w` with survival chance 1/`roulette_m`, which keeps
@@ -27,7 +27,7 @@
 // one Philox4x32-10 block, counter (event number, 0, photon index), key = seed: u[0] for a new
 // step length, u[1] for the Fresnel decision at an interface or the scattering angle, u[2] for
 // the azimuth, u[3] for roulette; at a rough interface u[2] and u[3] sample the microfacet
-// normal, and a facet drawn again takes the numbers of block (event, k, photon), k = 1, 2, ... A number an event does not need is discarded; a fixed draw per event keeps the
+// normal; a facet drawn again (see `rough_dielectric`) takes the next event's numbers. A number an event does not need is discarded; a fixed draw per event keeps the
 // generator off the branch predictor's path. A photon entering through a rough top spends event
 // 0 on crossing it (a zero hop from layer -1 whose new step, from u[0], it carries into layer 0).
 //
@@ -57,9 +57,9 @@ constexpr int MAX_LAYERS = 32;
 // cross_interface is always inlined, and the rough-interface arithmetic (rough_dielectric) never:
 // the smooth steps compile as they did before rough interfaces existed, and the rough one is the
 // same generic code for every CPU build. On the GPU, rough_dielectric is a call too, which keeps
-// it off the registers of the smooth loop (ptxas for sm_90: the double kernel 128 registers, still
-// 2 blocks of 256 per SM, 106 before rough interfaces; the float kernel 40, with 0-4 bytes of
-// spill, 4-8 before; with rough_dielectric inlined: 130, and 4-12 bytes).
+// it off the registers of the smooth loop (ptxas for sm_90: the double kernel 128 registers, as
+// cuda/mc.cu's launch bounds ask, 2 blocks of 256 per SM, 106 before rough interfaces; the float
+// kernel 40, with 4 bytes of spill, 4-8 before; with rough_dielectric inlined: 130, 4-12 bytes).
 // The rough branch is marked unlikely, so that the compiler lays the smooth step out as the
 // straight path and keeps the call's register saves on the rough one (measured on the CPU lanes,
 // cube60, one thread: without the mark a smooth run was 3-4% slower than before rough interfaces
@@ -416,8 +416,12 @@ template <class T> struct RoughCrossing {
 //      reflection);
 //   4. u1 <= F: reflection wo = 2 c m - wi; else refraction, eta = n1 / n2,
 //      wo = -eta wi + (eta c - cos_t) m, cos_t = sqrt(1 - eta^2 (1 - c^2));
-//   5. valid = reflection ? wo_z > 0 : wo_z < 0 (a direction on the wrong side meets the
-//      microsurface again: `rough_step` draws the facet again; no masking weight, no loss).
+//   5. valid = reflection ? wo_z > 0 : wo_z < 0. A direction on the wrong side is light that
+//      meets the microsurface again: cross_interface leaves the photon on the interface and its
+//      next event draws the facet again, so the outcome is conditioned on a valid direction (as
+//      bssrdf/microfacet.py integrates it); no masking weight, no loss. A valid outcome has
+//      positive probability for every incident direction (facets near the macro normal give one),
+//      so the redraws end.
 // Selects only, apart from F_r's test for total internal reflection.
 template <class T>
 BSSRDF_MC_OUT_OF_LINE BSSRDF_HD inline RoughCrossing<T> rough_dielectric(T ux, T uy, T uz, T n1, T n2,
@@ -470,41 +474,6 @@ BSSRDF_MC_OUT_OF_LINE BSSRDF_HD inline RoughCrossing<T> rough_dielectric(T ux, T
     return out;
 }
 
-constexpr int MAX_ROUGH_DRAWS = 64;
-
-// The photon crosses a rough interface (n1 on its side, n2 beyond): its new direction. The first
-// facet uses the event's u1, u2, u3; while the outgoing direction is on the wrong side, the facet
-// is drawn again from block (event, k, photon), k = 1, 2, ... (the outcome is the model's valid
-// outcome, conditioned as bssrdf/microfacet.py integrates it). After MAX_ROUGH_DRAWS invalid
-// draws (a chance below 1e-30 for alpha <= 1) the smooth interface's response is taken instead.
-// Returns 1 when it reflected.
-template <class T>
-BSSRDF_HD inline int rough_step(Photon<T>& p, T n1, T n2, T alpha, T u1, T u2, T u3, const PhiloxKey& key) {
-    RoughCrossing<T> r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u1, u2, u3);
-    for (int k = 1; !r.valid && k < MAX_ROUGH_DRAWS; ++k) {
-        const U32x4 b = photon_block(key, p.index, p.event - 1u, static_cast<u32>(k));
-        r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u01_open(b.v[0], T(0)), u01_open(b.v[1], T(0)),
-                             u01_open(b.v[2], T(0)));
-    }
-    if (!r.valid) {  // the smooth interface
-        const T cos_i = b_abs(p.uz);
-        if (u1 <= F_r(cos_i, n2 / n1)) {
-            p.uz = -p.uz;
-            return 1;
-        }
-        const T ratio = n1 / n2;
-        const T cos_t = b_sqrt(b_max(T(0), T(1) - ratio * ratio * (T(1) - cos_i * cos_i)));
-        p.ux *= ratio;
-        p.uy *= ratio;
-        p.uz = p.uz < T(0) ? -cos_t : cos_t;
-        return 0;
-    }
-    p.ux = r.ux;
-    p.uy = r.uy;
-    p.uz = r.uz;
-    return r.reflect;
-}
-
 // True when some interface of the run is rough (alpha > 0).
 template <class T> BSSRDF_HD inline bool any_rough(const Setup<T>& s) {
     bool rough = s.alpha_below > T(0);
@@ -519,8 +488,8 @@ template <class T> BSSRDF_HD inline bool any_rough(const Setup<T>& s) {
 // reflected, its weight is tallied in R_SPECULAR and it ends. ROUGH = false compiles the rough
 // branch out (for runs where no interface is rough: `any_rough`).
 template <class T, class Sink, bool ROUGH = true>
-BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s, const PhiloxKey& key, T u1,
-                                                T u2, T u3, Sink& sink) {
+BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s, T u1, T u2, T u3,
+                                                Sink& sink) {
     const bool up = p.uz < T(0);
     const int next = up ? p.layer - 1 : p.layer + 1;
     const T n1 = s.layer(p.layer).n;
@@ -530,8 +499,17 @@ BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s,
         const T alpha = up ? s.layer(p.layer).alpha
                            : (next < s.n_layers ? s.layer(next).alpha : s.alpha_below);
         if (ROUGH && BSSRDF_MC_UNLIKELY(alpha > T(0))) {
-            const int reflect = rough_step(p, n1, n2, alpha, u1, u2, u3, key);
-            if (reflect) {
+            const RoughCrossing<T> r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u1, u2, u3);
+            if (!r.valid) {
+                // the outgoing direction is on the wrong side (light meeting the microsurface
+                // again): the photon stays on the interface, heading into it, and its next event
+                // (a hop of length 0) draws the facet again, with that event's numbers
+                return;
+            }
+            p.ux = r.ux;
+            p.uy = r.uy;
+            p.uz = r.uz;
+            if (r.reflect) {
                 if (p.layer < 0) {  // reflected by a rough top on entry: specular, the photon ends
                     sink.add(R_SPECULAR, fixed_point(p.w));
                     p.alive = false;
@@ -643,7 +621,7 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey&
     if (h.hit) {
         p.z = z_wall;
         p.sleft = b_max(T(0), h.sleft - h.d_wall * L.mu_t);
-        cross_interface(p, s, key, d.u[1], d.u[2], d.u[3], sink);
+        cross_interface(p, s, d.u[1], d.u[2], d.u[3], sink);
         return false;
     }
     p.z += h.hop * p.uz;

@@ -64,8 +64,6 @@ BSSRDF_HD inline U32x4 philox4x32_10(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32
 
 // A photon's random numbers: block k of photon i under seed is
 //   philox4x32_10(counter = (k, 0, i lo, i hi), key = (seed lo, seed hi)).
-// Extra numbers an event may need (a rough interface drawing its microfacet again) come from the
-// blocks (k, sub, i lo, i hi), sub = 1, 2, ...
 // The Monte Carlo tracer draws one block per event (four numbers, see bssrdf/mc.h), so a
 // photon's numbers depend on (seed, photon index, event number) only.
 struct PhiloxKey {
@@ -76,8 +74,8 @@ struct PhiloxKey {
     }
 };
 
-BSSRDF_HD inline U32x4 photon_block(const PhiloxKey& key, u64 photon, u32 k, u32 sub = 0u) {
-    return philox4x32_10(k, sub, static_cast<u32>(photon), static_cast<u32>(photon >> 32), key.k0, key.k1);
+BSSRDF_HD inline U32x4 photon_block(const PhiloxKey& key, u64 photon, u32 k) {
+    return philox4x32_10(k, 0u, static_cast<u32>(photon), static_cast<u32>(photon >> 32), key.k0, key.k1);
 }
 
 // Uniform numbers in the open interval (0, 1) from one 32-bit word, identical on every
