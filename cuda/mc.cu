@@ -75,7 +75,8 @@ template <class X, class Y> struct Select<false, X, Y> {
 // Block b traces batch b mod n_batches (the grid is a multiple of n_batches); tallies holds
 // n_batches arrays of `size`, counters n_batches zeros.
 // Resident blocks of 256 threads per SM the float kernel is compiled for (it caps registers at
-// 65536 / (256 * this)); the double kernel is left to the compiler. Measured on an H200 (cube60,
+// 65536 / (256 * this)); the double kernel for 2 (128 registers, no spill: left to the compiler
+// it took 130 once rough interfaces existed, which halved its occupancy). Measured on an H200 (cube60,
 // 4e8 photons, photons/ms): 4 blocks (60 registers) 7.55e5, 5 (48) 7.72e5, 6 (40, 8 bytes of
 // spill) 7.88e5, 8 (32, 72 bytes of spill) 7.51e5.
 #ifndef BSSRDF_MC_MIN_BLOCKS
@@ -83,7 +84,7 @@ template <class X, class Y> struct Select<false, X, Y> {
 #endif
 
 template <class T, bool SHARED>
-__global__ void __launch_bounds__(256, sizeof(T) == 4 ? BSSRDF_MC_MIN_BLOCKS : 1) mc_trace_kernel(const T* __restrict__ config, int n_layers, int n_r, int n_z,
+__global__ void __launch_bounds__(256, sizeof(T) == 4 ? BSSRDF_MC_MIN_BLOCKS : 2) mc_trace_kernel(const T* __restrict__ config, int n_layers, int n_r, int n_z,
                                 unsigned long long seed, unsigned long long first,
                                 unsigned long long count, unsigned long long n_batches,
                                 unsigned long long* __restrict__ counters,

@@ -32,6 +32,12 @@ pytestmark = [
 
 LAYERS = [bssrdf.Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5),
           bssrdf.Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
+# every interface rough: photons enter through a rough top (layer -1, event 0), cross rough inner
+# interfaces both ways and a rough bottom (GGX alpha, mc.h's rough_dielectric)
+ROUGH_LAYERS = [bssrdf.Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5, roughness=0.3),
+                bssrdf.Layer(bssrdf.Medium(0.0, 0.0, 0.0, 1.5), 0.2, roughness=0.1),
+                bssrdf.Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0, roughness=0.6)]
+STACKS = {"smooth": (LAYERS, 0.0), "rough": (ROUGH_LAYERS, 0.4)}
 
 
 def _rewrite_kernel(dst: Path) -> None:
@@ -73,13 +79,16 @@ def build(tmp_path_factory):
     return get
 
 
+@pytest.mark.parametrize("stack", list(STACKS))
 @pytest.mark.parametrize("ctype,shared", [("double", True), ("double", False), ("float", True)])
-def test_emulated_gpu_kernel_equals_cpu_bit_for_bit(build, ctype, shared):
+def test_emulated_gpu_kernel_equals_cpu_bit_for_bit(build, ctype, shared, stack):
     dtype = np.float64 if ctype == "double" else np.float32
-    plan = run_mod._plan(LAYERS, 1.0, 1.5, 3.0, 30, None, None, 20.0, 40.0, dtype)
+    layers, roughness_below = STACKS[stack]
+    plan = run_mod._plan(layers, 1.0, 1.5, 3.0, 30, None, None, 20.0, 40.0, dtype, roughness_below)
+    assert plan.rough_top == (stack == "rough")
     seed, first, count, n_batches = 7, 1000, 3000, 8
     grid, block = 2 * n_batches, 32  # two blocks per batch, as CudaRunner lays them out
-    args = [str(build(ctype, shared)), str(len(LAYERS)), str(plan.n_r), str(plan.n_z), str(seed),
+    args = [str(build(ctype, shared)), str(len(layers)), str(plan.n_r), str(plan.n_z), str(seed),
             str(first), str(count), str(n_batches), str(grid), str(block)]
     args += [repr(float(x)) for x in plan.config]
     out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout.split()
@@ -87,7 +96,7 @@ def test_emulated_gpu_kernel_equals_cpu_bit_for_bit(build, ctype, shared):
 
     t = np.zeros(n_batches * plan.size, dtype=np.uint64)
     fn = getattr(backend._core(), "mc_trace_f64" if ctype == "double" else "mc_trace_f32")
-    fn(plan.config, len(LAYERS), plan.n_r, plan.n_z, seed, first, count, n_batches, t, 1, 0)
+    fn(plan.config, len(layers), plan.n_r, plan.n_z, seed, first, count, n_batches, t, 1, 0)
     cpu = t.reshape(n_batches, plan.size)
 
     ev = run_mod.EVENTS  # the GPU counts interactions per batch, the CPU in batch 0's array
@@ -96,3 +105,5 @@ def test_emulated_gpu_kernel_equals_cpu_bit_for_bit(build, ctype, shared):
     np.testing.assert_array_equal(gpu, cpu)
     # every batch got its photons (photon i in batch i mod n_batches)
     assert np.all(gpu[:, run_mod.R_DIFFUSE] + gpu[:, run_mod.T_TOTAL] > 0)
+    if stack == "rough":  # the rough steps ran: specular reflection on entry
+        assert np.all(gpu[:, run_mod.R_SPECULAR] > 0)

@@ -75,6 +75,11 @@ def test_azimuth_sincos_polynomials(suffix, tol):
 def test_python_layout_constants_match_the_header():
     core = backend._core()
     assert (run_mod.N_SCALARS, run_mod.MAX_LAYERS) == (core.mc_n_scalars, core.mc_max_layers)
+    assert (run_mod.CONFIG_HEADER, run_mod.CONFIG_PER_LAYER) == (core.mc_config_header,
+                                                                core.mc_config_per_layer)
+    # EVENTS last; the scalar of rough interfaces just before it (mc.h's enum)
+    assert (run_mod.R_SPECULAR, run_mod.EVENTS) == (9, 10) == \
+        tuple(range(run_mod.N_SCALARS - 2, run_mod.N_SCALARS))
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -86,6 +91,10 @@ def test_python_layout_constants_match_the_header():
     (dict(n_r=0), "n_r"),
     (dict(n_above=-1.0), "n_above"),
     (dict(n_below=0.0), "n_below"),
+    (dict(roughness_below=1.5), r"roughness_below must be in \[0, 1\]"),
+    (dict(roughness_below=-0.1), "roughness_below"),
+    (dict(roughness_below=float("nan")), "roughness_below"),
+    (dict(roughness_below="rough"), "roughness_below"),
     (dict(seed=-1), "seed"),
     (dict(seed=2**64), "seed"),
     (dict(incidence_angle=90.0), "incidence_angle"),
@@ -198,13 +207,25 @@ def test_launch_sizes_change_nothing(monkeypatch):
         np.testing.assert_array_equal(a.stderr(name), b.stderr(name))
 
 
+# every interface rough (the top, so photons enter through a rough top; inner ones; the bottom), a clear
+# film, oblique light: every branch of the rough-interface step
+ROUGH_STACK = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5, roughness=0.3),
+               Layer(bssrdf.Medium(0.0, 0.0, 0.0, 1.5), 0.2, roughness=0.1),
+               Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0, roughness=0.6)]
+
+
+@pytest.mark.parametrize("stack", ["smooth", "rough"])
 @pytest.mark.parametrize("mode", [0, 2], ids=["gpu-loop", "generic-simd"])
 @pytest.mark.parametrize("precision,tol", [("double", 1e-9), ("single", 2e-3)])
-def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol):
+def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol, stack):
     """The default CPU lanes (AVX2 build here), the generic SIMD build and mc_trace_lane (the loop the
-    GPU kernel runs) trace the same photons: the same tallies up to the rounding of the vector log."""
+    GPU kernel runs) trace the same photons: the same tallies up to the rounding of the vector log
+    (in double, the same tallies bit for bit: checked for the rough stack)."""
     layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
     kw = dict(r_max=3.0, n_r=30, seed=5, precision=precision, n_below=1.5, max_path_length=40.0)
+    if stack == "rough":
+        layers = ROUGH_STACK
+        kw.update(roughness_below=0.4, incidence_angle=35.0)
     default = _cpu(layers, 20_000, **kw)
     real_init = run_mod._CpuRunner.__init__
 
@@ -218,6 +239,13 @@ def test_cpu_builds_trace_the_same_photons(monkeypatch, mode, precision, tol):
     for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered", "W_cut"):
         assert getattr(other, name) == pytest.approx(getattr(default, name), abs=tol), name
     np.testing.assert_allclose(other.A_z, default.A_z, rtol=0, atol=tol * default.A_z.max())
+    if stack == "rough":
+        assert other.R_specular == pytest.approx(default.R_specular, abs=tol)
+        assert default.R_specular > 0
+        if precision == "double":
+            for name in bssrdf.mc.TALLIES:
+                np.testing.assert_array_equal(getattr(other, name), getattr(default, name), err_msg=name)
+            assert other.events == default.events
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -236,6 +264,31 @@ def test_hdf5_round_trip(tmp_path):
     with h5py.File(path) as f:
         assert f["R_r"].attrs["units"] == "mm^-2"
         assert f.attrs["bssrdf_version"] == bssrdf.__version__
+
+
+def test_hdf5_round_trip_rough(tmp_path):
+    """Each layer's roughness and roughness_below are saved and read back; a file without them (written
+    before rough interfaces existed) reads as smooth."""
+    layers = [Layer(bssrdf.Medium(0.5, 5.0, 0.5, 1.4), 0.3, roughness=0.3),
+              Layer(bssrdf.Medium(0.1, 2.0, 0.9, 1.3), 0.5, roughness=0.1)]
+    res = _cpu(layers, 2_000, roughness_below=0.6, n_below=1.5)
+    assert res.stderr("R_specular") > 0
+    path = res.save(tmp_path / "rough.h5")
+    back = bssrdf.mc.load(path)
+    assert back.layers == res.layers and back.roughness_below == 0.6
+    for name in bssrdf.mc.TALLIES:
+        np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
+        np.testing.assert_array_equal(back.stderr(name), res.stderr(name))
+    import h5py
+
+    with h5py.File(path, "r+") as f:  # make it an old file
+        rows = f["layers"][()]
+        del f["layers"]
+        f.create_dataset("layers", data=rows[["sigma_a", "sigma_s", "g", "eta", "thickness"]])
+        del f.attrs["roughness_below"]
+    old = bssrdf.mc.load(path)
+    assert [L.roughness for L in old.layers] == [0.0, 0.0] and old.roughness_below == 0.0
+    assert old.R_diffuse == res.R_diffuse
 
 
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
@@ -270,14 +323,20 @@ def test_ctrl_c_returns_a_partial_result():
 
 # -- GPU ---------------------------------------------------------------------------------------
 @pytest.mark.cuda
+@pytest.mark.parametrize("stack", ["smooth", "rough"])
 @pytest.mark.parametrize("precision", ["single", "double"])
-def test_gpu_traces_the_same_photons_as_the_cpu(precision):
+def test_gpu_traces_the_same_photons_as_the_cpu(precision, stack):
     layers = [Layer(bssrdf.Medium(0.2, 8.0, 0.8, 1.4), 0.5), Layer(bssrdf.Medium(0.05, 3.0, 0.0, 1.33), 2.0)]
     kw = dict(r_max=3.0, n_r=30, seed=11, precision=precision, progress=False, n_above=1.0, n_below=1.5)
+    names = ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered")
+    if stack == "rough":
+        layers = ROUGH_STACK
+        kw.update(roughness_below=0.4, incidence_angle=35.0)
+        names += ("R_specular",)
     cpu = simulate(layers, 50_000, backend="cpu", **kw)
     gpu = simulate(layers, 50_000, backend="cuda", **kw)
     tol = 1e-9 if precision == "double" else 2e-3
-    for name in ("R_diffuse", "T_total", "A_total", "R_single", "T_unscattered"):
+    for name in names:
         assert getattr(gpu, name) == pytest.approx(getattr(cpu, name), abs=tol), name
     np.testing.assert_allclose(gpu.R_r, cpu.R_r, rtol=0.05 if precision == "single" else 1e-9,
                                atol=3 * cpu.stderr("R_r").max() if precision == "single" else 0)

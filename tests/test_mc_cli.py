@@ -165,6 +165,49 @@ def test_example_toml_of_help_runs(in_tmp, capsys):
     assert res.layers[1] == Layer(materials.get("marble").channel(0), math.inf)
 
 
+ROUGH_TOML = """\
+photons = 4000
+seed = 3
+r_max = 2.0
+n_r = 10
+backend = "cpu"
+threads = 1
+out = "rough.h5"
+n_below = 1.2
+roughness_below = 0.4  # GGX alpha of the stack's bottom
+
+[[layer]]
+sigma_a = 0.5
+sigma_s = 10.0
+g = 0.8
+eta = 1.4
+thickness = 0.3
+roughness = 0.25       # GGX alpha of this layer's top
+
+[[layer]]
+material = "Skin1"
+channel = "g"
+thickness = 1.0
+roughness = 0.5
+"""
+
+
+def test_rough_interfaces_from_toml(in_tmp, capsys):
+    """Layer key roughness (numbers and materials), top-level roughness_below: run, file, resolved TOML."""
+    (in_tmp / "run.toml").write_text(ROUGH_TOML)
+    assert main(["run.toml", "--quiet"]) == 0, capsys.readouterr().err
+    res = bssrdf.mc.load("rough.h5")
+    assert [L.roughness for L in res.layers] == [0.25, 0.5] and res.roughness_below == 0.4
+    assert res.stderr("R_specular") > 0  # a rough top: R_specular tallied
+    assert abs(res.energy_balance - res.roulette_net - 1.0) < 1e-6
+    (in_tmp / "again.toml").write_text(res.extra["config_toml"])
+    again = resolve("again.toml")
+    assert again.layers == res.layers and again.values["roughness_below"] == 0.4
+    # --roughness-below overrides the file
+    cfg = resolve("run.toml", {"roughness_below": 0.0})
+    assert cfg.simulate_kwargs()["roughness_below"] == 0.0
+
+
 @pytest.mark.parametrize("name", ["x.png", "x.pdf", "x.svg"])
 def test_plot(in_tmp, capsys, name):
     assert main([*SLAB, "--photons", "5000", "--plot", name, *FAST]) == 0
@@ -238,6 +281,13 @@ BAD_TOML = {
                               "unknown material 'marbel'; did you mean marble"),
     "layer_not_table.toml": ("photons = 10\nr_max = 1\nlayer = 3\n", "[[layer]]"),
     "invalid_utf8.toml": (b"photons = 10\n# \xff\xfe\n", "UTF-8"),
+    "bad_roughness.toml": ("photons = 10\nr_max = 1\n[[layer]]\nsigma_a = 1\nsigma_s = 1\ng = 0\neta = 1.4\n"
+                           "thickness = 1\nroughness = 1.5\n", "[[layer]] 1: roughness must be in [0, 1]"),
+    "bad_material_roughness.toml": ("photons = 10\nr_max = 1\n[[layer]]\nmaterial = 'marble'\nchannel = 0\n"
+                                    "roughness = 'x'\n", "[[layer]] 1: roughness must be a number"),
+    "bad_roughness_below.toml": ("photons = 10\nr_max = 1\nroughness_below = -0.1\n[[layer]]\n"
+                                 "material = 'marble'\nchannel = 0\nthickness = 1\n",
+                                 "bad.toml: roughness_below must be in [0, 1]"),
 }
 
 BAD_ARGS = [
@@ -260,6 +310,7 @@ BAD_ARGS = [
     (["--seed", "-1"], "--seed must be an integer in [0,"),
     (["--incidence-angle", "90"], "--incidence-angle must be in [0, 90) degrees"),
     (["--n-above", "0"], "--n-above must be finite and > 0"),
+    (["--roughness-below", "1.5"], "--roughness-below must be in [0, 1] (GGX alpha); got 1.5"),
     (["--max-path-length", "-1"], "--max-path-length must be"),
     (["--threads", "0"], "--threads must be"),  # overrides FAST's --threads 1
     (["--precision", "half"], "invalid choice: 'half'"),

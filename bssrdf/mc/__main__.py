@@ -17,14 +17,16 @@ TOML schema
 -----------
 Top-level keys are the options' long names with underscores: ``photons`` (whole number, 1e6
 accepted), ``r_max`` [mm], ``n_r``, ``n_z``, ``z_max`` [mm], ``n_above``, ``n_below``,
-``incidence_angle`` [degrees], ``max_path_length`` [mm], ``seed``, ``backend`` ("auto", "cuda",
-"cpu"), ``precision`` ("single", "double"), ``threads``, ``out`` and ``plot`` (file names,
-relative to the current directory). ``photons`` and ``r_max`` are required here or on the
-command line. Each layer, from the top down, is a ``[[layer]]`` table, either of numbers
-``sigma_a``, ``sigma_s`` [mm⁻¹], ``g``, ``eta`` and ``thickness`` [mm, default ``inf``: a
-semi-infinite base, last layer only], or of a measured material: ``material`` (a name of
-:func:`bssrdf.materials.names`), ``channel`` ("r", "g", "b" or 0, 1, 2) and ``thickness``.
-Unknown keys are errors. ``--layer`` or ``--material`` options replace all ``[[layer]]`` tables.
+``roughness_below`` (GGX α of the stack's bottom, in [0, 1]), ``incidence_angle`` [degrees],
+``max_path_length`` [mm], ``seed``, ``backend`` ("auto", "cuda", "cpu"), ``precision`` ("single",
+"double"), ``threads``, ``out`` and ``plot`` (file names, relative to the current directory).
+``photons`` and ``r_max`` are required here or on the command line. Each layer, from the top down,
+is a ``[[layer]]`` table, either of numbers ``sigma_a``, ``sigma_s`` [mm⁻¹], ``g``, ``eta`` and
+``thickness`` [mm, default ``inf``: a semi-infinite base, last layer only], or of a measured
+material: ``material`` (a name of :func:`bssrdf.materials.names`), ``channel`` ("r", "g", "b" or
+0, 1, 2) and ``thickness``; either kind may give ``roughness``, the GGX α of the layer's top
+interface (in [0, 1], default 0: smooth). Unknown keys are errors. ``--layer`` or ``--material``
+options replace all ``[[layer]]`` tables.
 An example (:data:`bssrdf.mc.config.EXAMPLE_TOML`, which a test runs) ends ``--help``.
 
 Exit status: 0 on success; 2 on bad input (one line on stderr, no file written); 130 after
@@ -56,8 +58,8 @@ from .config import (
 
 PROG = "bssrdf.mc"
 METAVARS = {"photons": "N", "r_max": "MM", "n_r": "N", "n_z": "N", "z_max": "MM", "n_above": "N",
-            "n_below": "N", "incidence_angle": "DEG", "max_path_length": "MM", "seed": "N",
-            "threads": "N", "out": "FILE.h5", "plot": "FILE"}
+            "n_below": "N", "roughness_below": "ALPHA", "incidence_angle": "DEG", "max_path_length": "MM",
+            "seed": "N", "threads": "N", "out": "FILE.h5", "plot": "FILE"}
 STATUS_BAD_INPUT, STATUS_BUG, STATUS_INTERRUPTED = 2, 1, 130
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend as _backend
 from .._validate import positive_scalar
 from ..fresnel import F_r
-from ..medium import Layer
+from ..medium import Layer, check_roughness
 from .result import MCResult
 
 __all__ = ["simulate"]
@@ -27,9 +27,10 @@ MAX_LAUNCH = 1 << 27     # photons per launch: bounds the fixed-point tallies (<
 MAX_TALLY_VALUES = 1 << 22  # batches * tally size per launch (32 MiB of uint64, per CPU thread)
 TARGET_LAUNCH_S = {"cpu": 0.25, "cuda": 0.5}  # aim for launches this long (progress, Ctrl-C)
 FIXED = float(1 << 32)   # fixed-point scale of the tallies (cuda/include/bssrdf/mc.h)
-N_SCALARS = 10  # bssrdf::mc::N_SCALARS, the scalar tallies in the order of mc.h's enum
+N_SCALARS = 11  # bssrdf::mc::N_SCALARS, the scalar tallies in the order of mc.h's enum
 (R_DIFFUSE, T_TOTAL, R_UNSCATTERED, T_UNSCATTERED, R_SINGLE, ROULETTE_GAIN, ROULETTE_LOSS, W_CUT,
- A_OUTSIDE_Z, EVENTS) = range(N_SCALARS)
+ A_OUTSIDE_Z, R_SPECULAR, EVENTS) = range(N_SCALARS)
+CONFIG_HEADER, CONFIG_PER_LAYER = 11, 7  # bssrdf::mc's config layout (mc.h's `unpack`)
 MAX_LAYERS = 32  # bssrdf::mc::MAX_LAYERS (tests check these against the extension)
 
 
@@ -46,7 +47,13 @@ class _Plan:
     r_max: float
     z_max: float
     w0: float
-    R_specular: float
+    R_specular: float | None  # None: a rough top, whose specular reflectance the tracer tallies
+    roughness_below: float = 0.0
+
+    @property
+    def rough_top(self) -> bool:
+        """Photons cross a rough top in the tracer (GGX α > 0 and an index step)."""
+        return self.R_specular is None
 
     @property
     def size(self) -> int:
@@ -99,9 +106,10 @@ def _check_layers(layers) -> tuple[Layer, ...]:
 
 
 def _plan(layers, n_above, n_below, r_max, n_r, n_z, z_max, incidence_angle, max_path_length,
-          dtype) -> _Plan:
+          dtype, roughness_below=0.0) -> _Plan:
     n_above = positive_scalar("n_above", n_above)
     n_below = positive_scalar("n_below", n_below)
+    roughness_below = check_roughness("roughness_below", roughness_below)
     r_max = positive_scalar("r_max", r_max, unit="mm")
     n_r = _int_arg("n_r", n_r, 1, 1 << 24)
     if isinstance(incidence_angle, bool) or not isinstance(incidence_angle, numbers.Real) \
@@ -124,18 +132,36 @@ def _plan(layers, n_above, n_below, r_max, n_r, n_z, z_max, incidence_angle, max
 
     n0 = float(layers[0].medium.eta)
     cos_i = math.cos(theta)
-    R_sp = float(F_r(cos_i, n0 / n_above))
-    sin_t = n_above / n0 * math.sin(theta)
-    cos_t = math.sqrt(max(0.0, 1.0 - sin_t * sin_t))
-    w0 = 1.0 - R_sp
-    cfg = [n_above, n_below, sin_t, cos_t, w0, max_path, r_max, z_max, ROULETTE_W, ROULETTE_M]
+    alphas = [_packed_alpha(L.roughness) for L in layers]
+    if alphas[0] > 0.0 and dtype(n0) != dtype(n_above):  # the tracer's test (mc.h's unpack), in its type
+        # a rough top: photons start above it (mc.h's layer -1) with the beam's direction and
+        # weight 1, and cross it in event 0; the specular reflectance is a tally
+        R_sp, ux0, uz0, w0 = None, math.sin(theta), cos_i, 1.0
+    else:
+        R_sp = float(F_r(cos_i, n0 / n_above))
+        ux0 = n_above / n0 * math.sin(theta)
+        uz0 = math.sqrt(max(0.0, 1.0 - ux0 * ux0))
+        w0 = 1.0 - R_sp
+    cfg = [n_above, n_below, ux0, uz0, w0, max_path, r_max, z_max, ROULETTE_W, ROULETTE_M,
+           _packed_alpha(roughness_below)]
     z = 0.0
-    for L in layers:
+    for L, alpha in zip(layers, alphas, strict=True):
         m = L.medium
-        cfg += [z, z + L.thickness, float(m.sigma_a), float(m.sigma_s), float(m.g), float(m.eta)]
+        cfg += [z, z + L.thickness, float(m.sigma_a), float(m.sigma_s), float(m.g), float(m.eta), alpha]
         z += L.thickness
     config = np.asarray(cfg, dtype=dtype)
-    return _Plan(layers, config, n_r, n_z, r_max, z_max, float(config[4]), R_sp)
+    assert config.size == CONFIG_HEADER + CONFIG_PER_LAYER * len(layers)
+    return _Plan(layers, config, n_r, n_z, r_max, z_max, float(config[4]), R_sp, roughness_below)
+
+
+def _packed_alpha(alpha: float) -> float:
+    """A GGX α as the tracer gets it: below float32's smallest normal number (1.2e-38) it is 0.
+
+    The tracer takes an interface with α > 0 as rough; a subnormal α would be rough on the CPU and
+    smooth on a GPU that flushes subnormals to zero, and a float64 α below that would be rough in
+    double precision only. Such an α changes nothing physical, so it is packed as 0 (smooth).
+    """
+    return alpha if alpha >= float(np.finfo(np.float32).tiny) else 0.0
 
 
 # -- backends -----------------------------------------------------------------------------------
@@ -200,6 +226,7 @@ def simulate(
     *,
     n_above: float = 1.0,
     n_below: float = 1.0,
+    roughness_below: float = 0.0,
     r_max: float,
     n_r: int,
     seed: int = 0,
@@ -218,11 +245,15 @@ def simulate(
     ----------
     layers : sequence of Layer, or one Layer
         From the top down; each a single-channel :class:`bssrdf.Medium` (σa, σs [mm⁻¹], g, η)
-        and a thickness [mm]; the last may be ``float("inf")`` (a semi-infinite base).
+        and a thickness [mm]; the last may be ``float("inf")`` (a semi-infinite base). A layer's
+        ``roughness`` (GGX α, dimensionless) makes its top interface rough (see Notes).
     n_photons : int
         Photon packets to trace, ≥ 1. Any count runs in bounded memory.
     n_above, n_below : float, default 1.0
         Refractive indices of the media above the top and below the bottom of the stack.
+    roughness_below : float, default 0.0
+        GGX α of the bottom of the last layer, in [0, 1] (dimensionless; 0: smooth). Irrelevant
+        for a semi-infinite base.
     r_max : float
         Outer edge [mm] of the radial tallies ``R_r``, ``T_r``, ``R_r_single``.
     n_r : int
@@ -269,6 +300,17 @@ def simulate(
     depend on how the run was split into launches (nor does anything else). A run is reproducible
     bit for bit on a backend; the CPU and GPU trace the same photons, their tallies agreeing to
     float rounding.
+
+    Rough interfaces: an interface with GGX α > 0 (a layer's ``roughness`` for its top,
+    ``roughness_below`` for the bottom of the stack) and different indices on its two sides is
+    crossed by a GGX microfacet (Walter et al. 2007, "Microfacet models for refraction through rough
+    surfaces", EGSR) drawn from the distribution of visible normals (Heitz 2018), as Mitsuba 3's
+    ``roughdielectric`` samples it: Fresnel reflection or refraction at that facet; an outgoing
+    direction on the wrong side of the surface (light that would meet the microsurface again) draws
+    the facet again, so the interface conserves energy (:mod:`bssrdf.microfacet` integrates the same
+    model for the diffusion models). Photons enter through a rough top by the same step; what it
+    reflects is then the tally ``R_specular``, with a standard error (through a smooth top,
+    R_specular is Fresnel's, exact). α below 1.2e-38 counts as 0 (smooth).
     """
     layers = _check_layers(layers)
     n_photons = _int_arg("n_photons", n_photons, 1, (1 << 63) - 1)
@@ -282,7 +324,7 @@ def simulate(
         n_threads = _int_arg("n_threads", n_threads, 1, 4096)
     dtype = np.float32 if precision == "single" else np.float64
     plan = _plan(layers, n_above, n_below, r_max, n_r, n_z, z_max, incidence_angle,
-                 max_path_length, dtype)
+                 max_path_length, dtype, roughness_below)
     name = _backend.resolve(backend)
     if name == "numpy":
         raise RuntimeError("the Monte Carlo tracer needs the compiled extension bssrdf._core or a GPU; "
@@ -333,7 +375,8 @@ def simulate(
 
     return MCResult(
         layers=layers, n_above=float(n_above),
-        n_below=float(n_below), incidence_angle=float(incidence_angle),
+        n_below=float(n_below), roughness_below=plan.roughness_below,
+        incidence_angle=float(incidence_angle),
         max_path_length=None if max_path_length is None else float(max_path_length),
         r_edges=plan.r_edges, z_edges=plan.z_edges,
         tallies=tallies, errors=errors, n_photons=n_done, n_requested=n_photons, seed=seed,
@@ -367,22 +410,28 @@ def _progress_bar(total: int, progress: bool | None):
 
 
 def _check_ledger(ints, n: int, plan: _Plan, events: int, dtype) -> None:
-    """W_in = R_d + T + A + W_cut + roulette loss − roulette gain, in fixed-point units."""
+    """W_in = R_s + R_d + T + A + W_cut + roulette loss − roulette gain, in fixed-point units.
+
+    Through a smooth top W_in = n·(1 − R_specular) (R_SPECULAR, the tally, is 0); through a rough
+    top W_in = n and the tracer tallies the specular reflection.
+    """
     L = len(plan.layers)
     w_in = n * int(float(plan.w0) * FIXED + 0.5)
     a = sum(ints[N_SCALARS:N_SCALARS + L])
-    out = ints[R_DIFFUSE] + ints[T_TOTAL] + a + ints[W_CUT] + ints[ROULETTE_LOSS] - ints[ROULETTE_GAIN]
+    out = (ints[R_SPECULAR] + ints[R_DIFFUSE] + ints[T_TOTAL] + a + ints[W_CUT] + ints[ROULETTE_LOSS]
+           - ints[ROULETTE_GAIN])
     # each fixed-point deposit rounds by half a unit; float arithmetic of the weight by ~eps
     eps = float(np.finfo(dtype).eps)
     tol = 2 * events + 8 * n + 64 * eps * FIXED * n
     if abs(out - w_in) > tol:
+        r_s = plan.R_specular if not plan.rough_top else 0.0
         raise EnergyConservationError(
-            "Monte Carlo energy check failed: R_specular + R_diffuse + T_total + A_total + W_cut − "
-            f"roulette_net = {plan.R_specular + out / FIXED / n:.12g} (expected 1; R_specular "
-            f"{plan.R_specular:.6g}, R_diffuse {ints[R_DIFFUSE] / FIXED / n:.6g}, T_total "
-            f"{ints[T_TOTAL] / FIXED / n:.6g}, A_total {a / FIXED / n:.6g}, W_cut "
-            f"{ints[W_CUT] / FIXED / n:.6g}, roulette gain {ints[ROULETTE_GAIN] / FIXED / n:.6g}, "
-            f"loss {ints[ROULETTE_LOSS] / FIXED / n:.6g})")
+            "Monte Carlo energy check failed: R_specular + R_diffuse + T_total + A_total "
+            f"+ W_cut − roulette_net = {r_s + out / FIXED / n:.12g} (expected 1; R_specular "
+            f"{r_s + ints[R_SPECULAR] / FIXED / n:.6g}, R_diffuse {ints[R_DIFFUSE] / FIXED / n:.6g}, "
+            f"T_total {ints[T_TOTAL] / FIXED / n:.6g}, A_total {a / FIXED / n:.6g}, W_cut "
+            f"{ints[W_CUT] / FIXED / n:.6g}, roulette gain {ints[ROULETTE_GAIN] / FIXED / n:.6g}, loss "
+            f"{ints[ROULETTE_LOSS] / FIXED / n:.6g})")
 
 
 def _statistics(sums: np.ndarray, done: np.ndarray, plan: _Plan):
@@ -407,8 +456,12 @@ def _statistics(sums: np.ndarray, done: np.ndarray, plan: _Plan):
           "T_r": slice(o + L + nr, o + L + 2 * nr), "R_r_single": slice(o + L + 2 * nr, o + L + 3 * nr),
           "A_z": slice(o + L + 3 * nr, o + L + 3 * nr + nz)}
     scale = {"A_layers": 1.0, "R_r": area, "T_r": area, "R_r_single": area, "A_z": dz}
-    tallies: dict = {"R_specular": plan.R_specular}
-    errors: dict = {"R_specular": 0.0}
+    tallies: dict = {}
+    errors: dict = {}
+    if plan.rough_top:  # tallied by the tracer
+        tallies["R_specular"], errors["R_specular"] = float(mean[R_SPECULAR]), float(err[R_SPECULAR])
+    else:               # Fresnel's, exact
+        tallies["R_specular"], errors["R_specular"] = plan.R_specular, 0.0
     for name, idx in (("R_diffuse", R_DIFFUSE), ("R_unscattered", R_UNSCATTERED), ("R_single", R_SINGLE),
                       ("T_total", T_TOTAL), ("T_unscattered", T_UNSCATTERED), ("W_cut", W_CUT)):
         tallies[name], errors[name] = float(mean[idx]), float(err[idx])

@@ -12,6 +12,7 @@ the top of the stack down. A layer is given either by its numbers::
     g = 0.9              # Henyey-Greenstein mean cosine, in (-1, 1)
     eta = 1.4            # refractive index, > 0
     thickness = 0.5      # mm, > 0; inf (or omitted) for a semi-infinite base
+    roughness = 0.2      # optional: GGX alpha of the layer's top interface, in [0, 1]; 0 (default): smooth
 
 or by a material of :mod:`bssrdf.materials` and one of its channels (the tracer is monochrome)::
 
@@ -19,7 +20,9 @@ or by a material of :mod:`bssrdf.materials` and one of its channels (the tracer 
     material = "marble"  # bssrdf.materials.names(); case, spaces and hyphens are ignored
     channel = "r"        # r, g, b (or red, green, blue, 0, 1, 2)
     thickness = 2.0      # mm; default inf
+    roughness = 0.0      # optional, as above
 
+The bottom of the stack is rough with the top-level key ``roughness_below`` (GGX alpha, default 0).
 Unknown keys are errors. Command-line options override the file's values; ``--layer`` or
 ``--material`` options replace all of its ``[[layer]]`` tables. :func:`resolve` merges the two
 into a :class:`RunConfig`; :meth:`RunConfig.to_toml` writes the merged configuration back as
@@ -88,6 +91,9 @@ KEYS: dict[str, Key] = {
     "n_above": Key("float", "", "refractive index above the stack, the lit side (dimensionless, > 0)",
                    default=1.0),
     "n_below": Key("float", "", "refractive index below the stack (dimensionless, > 0)", default=1.0),
+    "roughness_below": Key("float", "", "roughness of the bottom of the stack, as the GGX alpha of a "
+                           "microfacet interface, in [0, 1] (dimensionless; 0: smooth; irrelevant for a "
+                           "semi-infinite base); each layer's top is set by its roughness key", default=0.0),
     "incidence_angle": Key("float", "degrees", "angle of the pencil beam from the surface normal, in "
                            "degrees, in [0, 90)", default=0.0),
     "max_path_length": Key("float", "mm", "stop each photon after this path length in mm (> 0), e.g. "
@@ -115,12 +121,16 @@ LAYER_KEYS: dict[str, tuple[str, str]] = {
     "g": ("", "Henyey-Greenstein mean cosine, in (-1, 1)"),
     "eta": ("", "refractive index, > 0"),
     "thickness": ("mm", "> 0; inf (the default) for a semi-infinite base, last layer only"),
+    "roughness": ("", "GGX alpha of the layer's top interface, in [0, 1]; default 0 (smooth)"),
 }
+# the numbers of a --layer option (and the keys a [[layer]] table of numbers must have, but thickness)
+LAYER_FIELDS = ("sigma_a", "sigma_s", "g", "eta", "thickness")
 # keys of a [[layer]] table given by a material
 MATERIAL_KEYS: dict[str, tuple[str, str]] = {
     "material": ("", "name from bssrdf.materials.names()"),
     "channel": ("", "r, g or b (also red, green, blue, 0, 1, 2): the tracer is monochrome"),
     "thickness": ("mm", "> 0; default inf (a semi-infinite base)"),
+    "roughness": ("", "GGX alpha of the layer's top interface, in [0, 1]; default 0 (smooth)"),
 }
 
 EXAMPLE_TOML = """\
@@ -140,6 +150,7 @@ sigma_s = 10.0         # mm^-1
 g = 0.9
 eta = 1.4
 thickness = 0.2        # mm
+roughness = 0.1        # GGX alpha of the layer's top interface (optional; 0: smooth)
 
 [[layer]]              # base: a measured material, red channel, semi-infinite
 material = "marble"
@@ -177,7 +188,7 @@ def parse_layer(text: str, label: str = "--layer") -> Layer:
                           f"thickness (mm^-1, mm^-1, -, -, mm); got {len(fields)} field"
                           f"{'s' if len(fields) != 1 else ''}")
     values = []
-    for name, f in zip(LAYER_KEYS, fields, strict=True):
+    for name, f in zip(LAYER_FIELDS, fields, strict=True):
         try:
             values.append(float(f))
         except ValueError:
@@ -212,8 +223,11 @@ def parse_channel(value: str | int, n_channels: int = 3) -> int:
 
 
 def material_layer(name: str, channel: str | int | None, thickness: float, label: str = "--material",
-                   channel_label: str | None = None, thickness_label: str | None = None) -> tuple[Layer, str]:
+                   channel_label: str | None = None, thickness_label: str | None = None,
+                   roughness: float = 0.0) -> tuple[Layer, str]:
     """A layer of one channel of material ``name``, and a line saying where it comes from.
+
+    ``roughness`` is the GGX α of the layer's top interface (dimensionless, in [0, 1]).
 
     Errors (unknown material, missing or bad channel, bad thickness) are :class:`ConfigError`
     whose message starts with ``label`` (``channel_label``, ``thickness_label`` for those values
@@ -234,7 +248,7 @@ def material_layer(name: str, channel: str | int | None, thickness: float, label
     except ValueError as e:
         raise ConfigError(f"{channel_label or label}: {e}") from None
     try:
-        layer = Layer(entry.medium.channel(index), thickness)
+        layer = Layer(entry.medium.channel(index), thickness, roughness)
     except ValueError as e:
         raise ConfigError(f"{thickness_label or label}: {e}") from None
     ch = CHANNEL_LABELS[index] if n == 3 else str(index)
@@ -296,8 +310,8 @@ class RunConfig:
         """Keyword arguments of :func:`bssrdf.mc.simulate` (all but ``progress``)."""
         v = self.values
         kw = {"layers": self.layers, "n_photons": v["photons"], "n_threads": v["threads"]}
-        for key in ("n_above", "n_below", "r_max", "n_r", "n_z", "z_max", "seed", "backend",
-                    "incidence_angle", "max_path_length", "precision"):
+        for key in ("n_above", "n_below", "roughness_below", "r_max", "n_r", "n_z", "z_max", "seed",
+                    "backend", "incidence_angle", "max_path_length", "precision"):
             kw[key] = v[key]
         return kw
 
@@ -380,18 +394,20 @@ def _toml_layer(table: Any, where: str) -> tuple[Layer, str]:
         if not isinstance(name, str):
             raise ConfigError(f"{where}: material must be a string; got {name!r}")
         thickness = _layer_number(table, "thickness", where, math.inf)
-        return material_layer(name, table.get("channel"), thickness, label=where)
+        roughness = _layer_number(table, "roughness", where, 0.0)
+        return material_layer(name, table.get("channel"), thickness, label=where, roughness=roughness)
     for key in table:
         if key not in LAYER_KEYS:
             raise _unknown(key, list(LAYER_KEYS) + ["material", "channel"], where, "key")
-    missing = [k for k in LAYER_KEYS if k != "thickness" and k not in table]
+    missing = [k for k in LAYER_FIELDS if k != "thickness" and k not in table]
     if missing:
         raise ConfigError(f"{where}: missing {', '.join(missing)} (a layer needs sigma_a, sigma_s [mm^-1], "
                           "g, eta and thickness [mm, default inf], or material and channel)")
     sa, ss, g, eta = (_layer_number(table, k, where) for k in ("sigma_a", "sigma_s", "g", "eta"))
     thickness = _layer_number(table, "thickness", where, math.inf)
+    roughness = _layer_number(table, "roughness", where, 0.0)
     try:
-        layer = Layer(Medium(sa, ss, g, eta), thickness)
+        layer = Layer(Medium(sa, ss, g, eta), thickness, roughness)
     except ValueError as e:
         raise ConfigError(f"{where}: {e}") from None
     return layer, "numbers"

@@ -19,7 +19,8 @@ __all__ = ["MCResult", "load", "TALLIES"]
 
 # name -> (unit, description); the order is the order of the HDF5 file and of summary().
 TALLIES: dict[str, tuple[str, str]] = {
-    "R_specular": ("1", "specular reflectance at the top surface (exact, no error)"),
+    "R_specular": ("1", "specular reflectance at the top surface (smooth top: Fresnel's, exact, no error; "
+                   "rough top: tallied, with its error)"),
     "R_diffuse": ("1", "all weight leaving through the top after entering the stack"),
     "R_unscattered": ("1", "part of R_diffuse that never scattered (reflected by interfaces below)"),
     "R_single": ("1", "part of R_diffuse that scattered exactly once"),
@@ -48,6 +49,9 @@ class MCResult:
 
     ``partial`` is True when the run was interrupted (Ctrl-C): the tallies then describe the
     ``n_photons`` photons traced, of ``n_requested``.
+
+    The roughness of the interfaces (GGX α, dimensionless) is each layer's ``roughness`` (its top)
+    and ``roughness_below`` (the bottom of the stack).
     """
 
     layers: tuple[Layer, ...]
@@ -71,6 +75,7 @@ class MCResult:
     version: str = ""
     device: str = ""
     extra: dict = field(default_factory=dict)
+    roughness_below: float = 0.0
 
     # -- tallies as attributes ---------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -101,6 +106,11 @@ class MCResult:
         return float(self.R_specular + self.R_diffuse + self.T_total + self.A_total)
 
     @property
+    def rough(self) -> bool:
+        """True when some interface of the run has a roughness (GGX α > 0)."""
+        return self.roughness_below > 0 or any(L.roughness > 0 for L in self.layers)
+
+    @property
     def photons_per_second(self) -> float:
         return self.n_photons / self.wall_time if self.wall_time > 0 else float("nan")
 
@@ -110,8 +120,9 @@ class MCResult:
             f"{self.n_photons} photons"
         lines = [f"Monte Carlo, {state}, seed {self.seed}, backend {self.backend} ({self.precision}), "
                  f"{self.wall_time:.3g} s ({self.photons_per_second:.3g} photons/s)"]
-        for name in ("R_specular", "R_diffuse", "R_single", "T_total", "T_unscattered", "A_total",
-                     "W_cut", "roulette_net"):
+        names = ["R_specular", "R_diffuse", "R_single", "T_total", "T_unscattered", "A_total",
+                 "W_cut", "roulette_net"]
+        for name in names:
             v, e = self.tallies[name], self.errors[name]
             lines.append(f"  {name:<14s} {v:.6f} ± {e:.6f}")
         for i, (a, e) in enumerate(zip(self.A_layers, self.errors["A_layers"], strict=True)):
@@ -130,7 +141,8 @@ class MCResult:
 
         Every tally is a dataset with attributes ``units`` and ``description`` and a sibling
         ``<name>_stderr``; inputs and provenance are attributes of the root group, the layers a
-        table ``layers`` (sigma_a, sigma_s [mm⁻¹], g, eta, thickness [mm]).
+        table ``layers`` (sigma_a, sigma_s [mm⁻¹], g, eta, thickness [mm], roughness: GGX α of the
+        layer's top interface) and the attribute ``roughness_below`` (GGX α of the stack's bottom).
         """
         import h5py
 
@@ -141,7 +153,8 @@ class MCResult:
                 f.attrs["format"] = "bssrdf.mc result 1"
                 f.attrs["bssrdf_version"] = self.version
                 f.attrs["units"] = "lengths mm, coefficients mm^-1, R_r/T_r mm^-2, A_z mm^-1"
-                for key in ("n_above", "n_below", "incidence_angle", "n_photons", "n_requested",
+                for key in ("n_above", "n_below", "roughness_below", "incidence_angle", "n_photons",
+                            "n_requested",
                             "seed", "backend", "precision", "wall_time", "events", "n_batches",
                             "partial", "device"):
                     f.attrs[key] = getattr(self, key)
@@ -154,12 +167,13 @@ class MCResult:
                         raise ValueError(f"MCResult.extra: {k!r} would overwrite a standard attribute")
                     f.attrs[k] = v
                 layers = np.array([(float(L.medium.sigma_a), float(L.medium.sigma_s),
-                                    float(L.medium.g), float(L.medium.eta), L.thickness)
+                                    float(L.medium.g), float(L.medium.eta), L.thickness, L.roughness)
                                    for L in self.layers],
                                   dtype=[("sigma_a", "f8"), ("sigma_s", "f8"), ("g", "f8"),
-                                         ("eta", "f8"), ("thickness", "f8")])
+                                         ("eta", "f8"), ("thickness", "f8"), ("roughness", "f8")])
                 d = f.create_dataset("layers", data=layers)
-                d.attrs["units"] = "sigma_a, sigma_s: mm^-1; thickness: mm (inf: semi-infinite)"
+                d.attrs["units"] = ("sigma_a, sigma_s: mm^-1; thickness: mm (inf: semi-infinite); "
+                                    "roughness: GGX alpha of the layer's top interface, dimensionless")
                 for name, edges in (("r_edges", self.r_edges), ("z_edges", self.z_edges)):
                     f.create_dataset(name, data=edges).attrs["units"] = "mm"
                 for name, (unit, desc) in TALLIES.items():
@@ -173,15 +187,22 @@ class MCResult:
 
 
 def load(path: str | os.PathLike) -> MCResult:
-    """Read a result written by :meth:`MCResult.save`."""
+    """Read a result written by :meth:`MCResult.save`.
+
+    Files written before rough interfaces existed (no ``roughness`` column, no ``roughness_below``)
+    read as smooth: roughness 0.
+    """
     import h5py
 
     with h5py.File(path, "r") as f:
         if f.attrs.get("format") != "bssrdf.mc result 1":
             raise ValueError(f"{path}: not a bssrdf Monte Carlo result file")
         a = f.attrs
+        rows = f["layers"][()]
+        rough = "roughness" in (rows.dtype.names or ())
         layers = tuple(Layer(Medium(row["sigma_a"], row["sigma_s"], row["g"], row["eta"]),
-                             float(row["thickness"])) for row in f["layers"][()])
+                             float(row["thickness"]), float(row["roughness"]) if rough else 0.0)
+                       for row in rows)
         tallies, errors = {}, {}
         for name in TALLIES:
             v = f[name][()]
@@ -189,9 +210,9 @@ def load(path: str | os.PathLike) -> MCResult:
             e = f[f"{name}_stderr"][()]
             errors[name] = float(e) if np.ndim(e) == 0 else np.asarray(e)
         mpl = float(a["max_path_length"])
-        known = {"format", "bssrdf_version", "units", "n_above", "n_below", "incidence_angle",
-                 "n_photons", "n_requested", "seed", "backend", "precision", "wall_time", "events",
-                 "n_batches", "partial", "device", "incidence_angle_units", "max_path_length"}
+        known = {"format", "bssrdf_version", "units", "n_above", "n_below", "roughness_below",
+                 "incidence_angle", "n_photons", "n_requested", "seed", "backend", "precision", "wall_time",
+                 "events", "n_batches", "partial", "device", "incidence_angle_units", "max_path_length"}
         return MCResult(
             layers=layers, n_above=float(a["n_above"]), n_below=float(a["n_below"]),
             incidence_angle=float(a["incidence_angle"]),
@@ -202,4 +223,5 @@ def load(path: str | os.PathLike) -> MCResult:
             events=int(a["events"]), n_batches=int(a["n_batches"]), partial=bool(a["partial"]),
             version=str(a["bssrdf_version"]), device=str(a["device"]),
             extra={k: a[k] for k in a if k not in known},
+            roughness_below=float(a.get("roughness_below", 0.0)),
         )

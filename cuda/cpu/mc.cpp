@@ -88,7 +88,7 @@ void mc_trace(Config<T> config, int n_layers, int n_r, int n_z, std::uint64_t se
             events += trace_lanes<T, 16>(s, seed, cursor, sink);
         } else if (mode == 2) {
             Cursor cursor{&queue};
-            events += trace_lanes_generic<T, 16>(s, seed, cursor, sink);
+            events += trace_lanes<T, 16>(s, seed, cursor, sink, /*generic=*/true);
         } else {
             while (true) {
                 const long long it = queue.next_item.fetch_add(1, std::memory_order_relaxed);
@@ -146,4 +146,6 @@ void bind_mc(nb::module_& m) {
     m.def("mc_sincos_2pi_f64", &sincos_2pi<double>, "(sin, cos) of 2 pi xi, the tracer's double polynomials.");
     m.attr("mc_n_scalars") = static_cast<int>(bssrdf::mc::N_SCALARS);
     m.attr("mc_max_layers") = bssrdf::mc::MAX_LAYERS;
+    m.attr("mc_config_header") = bssrdf::mc::CONFIG_HEADER;
+    m.attr("mc_config_per_layer") = bssrdf::mc::CONFIG_PER_LAYER;
 }

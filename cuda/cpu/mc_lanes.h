@@ -148,7 +148,7 @@ template <class T, int W> struct Lanes {
     int hit[W], cut[W];
 
     void set_layer(int j, const bssrdf::mc::Setup<T>& s) {
-        const bssrdf::mc::Layer<T>& L = s.layer[layer[j]];
+        const bssrdf::mc::Layer<T>& L = s.layer(layer[j]);  // layer -1: above a rough top
         mu_t[j] = L.mu_t;
         inv_mu_t[j] = L.inv_mu_t;
         albedo[j] = L.albedo;
@@ -196,7 +196,10 @@ template <class T, int W> struct Lanes {
     }
 };
 
-template <class T, int W, bool V3>
+// ROUGH = false: a build without the rough-interface step, for runs with no rough interface
+// (bssrdf::mc::any_rough); it runs the smooth steps as they were compiled before rough interfaces
+// existed, at their speed.
+template <class T, int W, bool V3, bool ROUGH>
 __attribute__((always_inline)) inline u64 trace_lanes_body(const bssrdf::mc::Setup<T>& s, u64 seed,
                                                             Cursor& work, LocalSink& sink) {
     using namespace bssrdf::mc;
@@ -286,7 +289,7 @@ __attribute__((always_inline)) inline u64 trace_lanes_body(const bssrdf::mc::Set
             if (L.cut[j]) {
                 cut_path(p, s, sink);
             } else if (L.hit[j]) {
-                cross_interface(p, s, L.u[1][j], sink);
+                cross_interface<T, LocalSink, ROUGH>(p, s, L.u[1][j], L.u[2][j], L.u[3][j], sink);
             } else {  // the interaction of mc_event, with the direction from step 2
                 deposit(p, s, p.w * L.albedo[j], sink);
                 p.ux = L.nux[j];
@@ -314,29 +317,38 @@ __attribute__((always_inline)) inline u64 trace_lanes_body(const bssrdf::mc::Set
 
 #if BSSRDF_MC_X86_V3
 // The lanes compiled for x86-64-v3 (AVX2, FMA): vector loops 8 floats wide, AVX2 generator.
-template <class T, int W>
+template <class T, int W, bool ROUGH>
 __attribute__((target("arch=x86-64-v3"))) u64 trace_lanes_v3(const bssrdf::mc::Setup<T>& s, u64 seed,
                                                              Cursor& work, LocalSink& sink) {
-    return trace_lanes_body<T, W, true>(s, seed, work, sink);
+    return trace_lanes_body<T, W, true, ROUGH>(s, seed, work, sink);
 }
 #endif
 
 // The lanes for any x86-64 (SSE2) or other CPU.
-template <class T, int W>
+template <class T, int W, bool ROUGH>
 u64 trace_lanes_generic(const bssrdf::mc::Setup<T>& s, u64 seed, Cursor& work, LocalSink& sink) {
-    return trace_lanes_body<T, W, false>(s, seed, work, sink);
+    return trace_lanes_body<T, W, false, ROUGH>(s, seed, work, sink);
 }
 
 // Trace the photons `work` hands out in W lanes; returns the number of interactions. Picks the
-// x86-64-v3 build where the CPU has AVX2 and FMA. Both give the same photons (the same random
+// x86-64-v3 build where the CPU has AVX2 and FMA (unless `generic`), and the build without the
+// rough-interface step where no interface is rough. All give the same photons (the same random
 // numbers; only the vector log's rounding may differ).
 template <class T, int W>
-u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, Cursor& work, LocalSink& sink) {
+u64 trace_lanes(const bssrdf::mc::Setup<T>& s, u64 seed, Cursor& work, LocalSink& sink,
+                bool generic = false) {
+    const bool rough = bssrdf::mc::any_rough(s);
 #if BSSRDF_MC_X86_V3
     static const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (v3) return trace_lanes_v3<T, W>(s, seed, work, sink);
+    if (v3 && !generic) {
+        return rough ? trace_lanes_v3<T, W, true>(s, seed, work, sink)
+                     : trace_lanes_v3<T, W, false>(s, seed, work, sink);
+    }
+#else
+    (void)generic;
 #endif
-    return trace_lanes_generic<T, W>(s, seed, work, sink);
+    return rough ? trace_lanes_generic<T, W, true>(s, seed, work, sink)
+                 : trace_lanes_generic<T, W, false>(s, seed, work, sink);
 }
 
 }  // namespace cpu

@@ -12,6 +12,13 @@
 //   * at every interface, unpolarised Fresnel reflection with the real indices on both sides,
 //     Snell refraction, total internal reflection; all-or-none reflection decided by a random
 //     number (MCML's RFresnel, CrossUpOrNot, CrossDnOrNot);
+//   * an interface may be rough instead: an isotropic GGX microfacet surface (roughness alpha):
+//     a microfacet normal sampled from the distribution of visible normals, Fresnel reflection or
+//     refraction at that facet, and, when the outgoing direction is on the wrong side of the
+//     surface (light that would meet the microsurface again), the facet drawn again; energy is
+//     conserved (`rough_dielectric`, `cross_interface`; bssrdf/microfacet.py integrates the same
+//     model for the diffusion side); with alpha = 0 or equal indices on both sides an interface
+//     is smooth, by exactly the code path above;
 //   * Russian roulette below weight `roulette_w` with survival chance 1/`roulette_m`, which keeps
 //     the estimate unbiased (MCML's Roulette: threshold 1e-4, chance 1/10).
 // The names in parentheses are the functions of MCML's source (mcmlgo.c) doing the same step.
@@ -19,8 +26,10 @@
 // Random numbers: every event (one trip of the loop: a hop and what happens at its end) draws
 // one Philox4x32-10 block, counter (event number, 0, photon index), key = seed: u[0] for a new
 // step length, u[1] for the Fresnel decision at an interface or the scattering angle, u[2] for
-// the azimuth, u[3] for roulette. A number an event does not need is discarded; a fixed draw
-// per event keeps the generator off the branch predictor's path.
+// the azimuth, u[3] for roulette; at a rough interface u[2] and u[3] sample the microfacet
+// normal; a facet drawn again (see `rough_dielectric`) takes the next event's numbers. A number an event does not need is discarded; a fixed draw per event keeps the
+// generator off the branch predictor's path. A photon entering through a rough top spends event
+// 0 on crossing it (a zero hop from layer -1 whose new step, from u[0], it carries into layer 0).
 //
 // Units: lengths in mm, coefficients in mm^-1.
 //
@@ -42,6 +51,34 @@ namespace mc {
 
 constexpr int MAX_LAYERS = 32;
 
+// Inlining on the host (GCC, Clang): the CPU lanes inline cross_interface into their AVX2 + FMA
+// build, where the compiler fuses some of its multiply-adds; called out of line instead (as the
+// rough-interface code would make it, by its size) the smooth step would round differently. So
+// cross_interface is always inlined, and the rough-interface arithmetic (rough_dielectric) never:
+// the smooth steps compile as they did before rough interfaces existed, and the rough one is the
+// same generic code for every CPU build. On the GPU, rough_dielectric is a call too, which keeps
+// it off the registers of the smooth loop (ptxas for sm_90: the double kernel 128 registers, as
+// cuda/mc.cu's launch bounds ask, 2 blocks of 256 per SM, 106 before rough interfaces; the float
+// kernel 40, with 4 bytes of spill, 4-8 before; with rough_dielectric inlined: 130, 4-12 bytes).
+// The rough branch is marked unlikely, so that the compiler lays the smooth step out as the
+// straight path and keeps the call's register saves on the rough one (measured on the CPU lanes,
+// cube60, one thread: without the mark a smooth run was 3-4% slower than before rough interfaces
+// existed, with it about 1%; the lanes now also have a build without the rough branch, for runs
+// with no rough interface: cross_interface's ROUGH).
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define BSSRDF_MC_OUT_OF_LINE __noinline__
+#define BSSRDF_MC_INLINE inline
+#define BSSRDF_MC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#elif defined(__GNUC__)
+#define BSSRDF_MC_OUT_OF_LINE __attribute__((noinline))
+#define BSSRDF_MC_INLINE __attribute__((always_inline)) inline
+#define BSSRDF_MC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define BSSRDF_MC_OUT_OF_LINE
+#define BSSRDF_MC_INLINE inline
+#define BSSRDF_MC_UNLIKELY(x) (x)
+#endif
+
 // Scalar tallies, in this order at the start of the tally array.
 enum Scalar {
     R_DIFFUSE = 0,    // weight leaving through the top after entering (fixed point)
@@ -53,6 +90,8 @@ enum Scalar {
     ROULETTE_LOSS,    // weight of photons ended by roulette (fixed point)
     W_CUT,            // weight of photons stopped at max_path (fixed point)
     A_OUTSIDE_Z,      // absorbed weight deeper than the last A_z bin (fixed point)
+    R_SPECULAR,       // weight reflected by a rough top on entry (fixed point; 0 for a smooth top,
+                      // whose specular reflectance the host computes exactly)
     EVENTS,           // interactions (plain count; per launch, in any one batch's array)
     N_SCALARS
 };
@@ -99,26 +138,35 @@ template <class T> struct Layer {
     T albedo;         // mu_s / mu_t (1 when mu_t = 0)
     T g;              // HG mean cosine
     T n;              // refractive index
+    T alpha;          // GGX roughness of the layer's top interface (0: smooth)
 };
 
 // Everything a run needs, unpacked from a flat array of T (see `unpack`).
 template <class T> struct Setup {
     int n_layers, n_r, n_z;
     T n_above, n_below;
-    T ux0, uz0;        // direction after refraction into the top layer
-    T w0;              // weight entering: 1 - specular reflectance
+    T ux0, uz0;        // direction after refraction into the top layer; for a rough top, the
+                       // beam's direction above it (the photon crosses the top in event 0)
+    T w0;              // weight entering: 1 - specular reflectance (smooth top), 1 (rough top)
+    T alpha_below;     // GGX roughness of the bottom of the last layer (0: smooth)
+    int first_layer;   // 0, or -1 when photons start above a rough top (layer -1)
     T max_path;        // mm; +inf for no limit
     T inv_dr, inv_dz;  // 1 / bin widths, mm^-1
     T roulette_w, roulette_m;
-    Layer<T> layer[MAX_LAYERS];
+    // slot[i + 1] is layer i; slot[0] is layer -1, where photons start above a rough top: clear
+    // (mu_t = 0), of index n_above, with both walls at z = 0, so that their first hop is a zero
+    // hop onto the top, and the interface step crosses it (no separate code path, no branch)
+    Layer<T> slot[MAX_LAYERS + 1];
+    BSSRDF_HD const Layer<T>& layer(int i) const { return slot[i + 1]; }
     BSSRDF_HD TallyLayout tallies() const { return TallyLayout{n_layers, n_r, n_z}; }
 };
 
 // Flat parameter array: CONFIG_HEADER values, then CONFIG_PER_LAYER per layer.
-//   [n_above, n_below, ux0, uz0, w0, max_path, r_max, z_max, roulette_w, roulette_m,
-//    (z_top, z_bot, mu_a, mu_s, g, n) * n_layers]
-constexpr int CONFIG_HEADER = 10;
-constexpr int CONFIG_PER_LAYER = 6;
+//   [n_above, n_below, ux0, uz0, w0, max_path, r_max, z_max, roulette_w, roulette_m, alpha_below,
+//    (z_top, z_bot, mu_a, mu_s, g, n, alpha_top) * n_layers]
+// alpha: the GGX roughness of an interface, in [0, 1] (0: smooth).
+constexpr int CONFIG_HEADER = 11;
+constexpr int CONFIG_PER_LAYER = 7;
 
 template <class T>
 BSSRDF_HD inline void unpack(const T* c, int n_layers, int n_r, int n_z, Setup<T>& s) {
@@ -135,9 +183,10 @@ BSSRDF_HD inline void unpack(const T* c, int n_layers, int n_r, int n_z, Setup<T
     s.inv_dz = T(n_z) / c[7];
     s.roulette_w = c[8];
     s.roulette_m = c[9];
+    s.alpha_below = c[10];
     for (int i = 0; i < n_layers; ++i) {
         const T* l = c + CONFIG_HEADER + CONFIG_PER_LAYER * i;
-        Layer<T>& L = s.layer[i];
+        Layer<T>& L = s.slot[i + 1];
         L.z[0] = l[0];
         L.z[1] = l[1];
         L.mu_a = l[2];
@@ -146,7 +195,16 @@ BSSRDF_HD inline void unpack(const T* c, int n_layers, int n_r, int n_z, Setup<T
         L.albedo = L.mu_t > T(0) ? l[3] / L.mu_t : T(1);
         L.g = l[4];
         L.n = l[5];
+        L.alpha = l[6];
     }
+    Layer<T>& above = s.slot[0];
+    above.z[0] = above.z[1] = T(0);
+    above.mu_a = above.mu_t = above.inv_mu_t = T(0);
+    above.albedo = T(1);
+    above.g = T(0);
+    above.n = s.n_above;
+    above.alpha = T(0);  // not used: the top's roughness is layer 0's
+    s.first_layer = s.layer(0).alpha > T(0) && s.n_above != s.layer(0).n ? -1 : 0;
 }
 
 template <class T> struct Photon {
@@ -158,7 +216,7 @@ template <class T> struct Photon {
     u64 index;     // photon number in the run (the generator's counter)
     u32 event;     // events so far (the generator's block number)
     u64 absorbed;  // weight absorbed in the current layer, fixed point, not yet tallied
-    int layer;
+    int layer;     // -1: above a rough top, before crossing it (event 0)
     int n_scatter;
     bool alive;
 };
@@ -234,7 +292,8 @@ template <class T> BSSRDF_HD inline SinCos<T> sincos_2pi(T xi) {
 }
 
 
-// A new photon, photon number `index` of the run keyed by `seed`, entering at the origin.
+// A new photon, photon number `index` of the run keyed by `seed`, entering at the origin (or,
+// with a rough top, at the origin above it: layer -1, the beam's direction, weight 1).
 template <class T>
 BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 index) {
     p.x = p.y = p.z = T(0);
@@ -246,7 +305,7 @@ BSSRDF_HD inline void mc_launch(Photon<T>& p, const Setup<T>& s, u64 index) {
     p.path = T(0);
     p.index = index;
     p.event = 0;
-    p.layer = 0;
+    p.layer = s.first_layer;
     p.n_scatter = 0;
     p.absorbed = 0;
     p.alive = true;
@@ -333,27 +392,143 @@ BSSRDF_HD inline void flush_absorbed(Photon<T>& p, const Setup<T>& s, Sink& sink
     }
 }
 
+// What a rough interface does to a photon (`rough_dielectric`).
+template <class T> struct RoughCrossing {
+    T ux, uy, uz;  // lab direction after the interface
+    int valid;     // 1 when wo is on the right side of the surface (an int: a bool defeats SIMD)
+    int reflect;   // 1: reflected (stays on its side); 0: refracted (an int: a bool defeats SIMD)
+};
+
+// A photon with lab direction (ux, uy, uz) meets a rough dielectric interface (isotropic GGX,
+// roughness alpha > 0) from the side of index n1, with n2 beyond; u1, u2, u3 are uniforms in
+// (0, 1). One microfacet interaction, sampled with visible normals as Mitsuba 3's roughdielectric
+// does:
+//   1. local frame with +z toward the incident side: wi = (-ux, -uy, |uz|); lab -> local is
+//      (x, y, z) -> (x, y, sigma z), sigma = -sign(uz), its own inverse (a mirror frame, which
+//      an isotropic distribution does not see);
+//   2. a microfacet normal m from the GGX distribution of normals visible from wi (Heitz 2018,
+//      "Sampling the GGX Distribution of Visible Normals", JCGT 7(4)): wi stretched by alpha in x
+//      and y to the hemisphere configuration v; a point of the unit disk (radius sqrt(u2), angle
+//      2 pi u3) in a basis (t1, t2) around v, its t2 coordinate warped towards the part of the disk
+//      the projected hemisphere covers (by s = (1 + v_z) / 2), lifted onto the hemisphere, and
+//      unstretched by alpha;
+//   3. c = wi.m (clamped to [0, 1] against rounding), F = F_r(c, n2 / n1) (1 under total internal
+//      reflection);
+//   4. u1 <= F: reflection wo = 2 c m - wi; else refraction, eta = n1 / n2,
+//      wo = -eta wi + (eta c - cos_t) m, cos_t = sqrt(1 - eta^2 (1 - c^2));
+//   5. valid = reflection ? wo_z > 0 : wo_z < 0. A direction on the wrong side is light that
+//      meets the microsurface again: cross_interface leaves the photon on the interface and its
+//      next event draws the facet again, so the outcome is conditioned on a valid direction (as
+//      bssrdf/microfacet.py integrates it); no masking weight, no loss. A valid outcome has
+//      positive probability for every incident direction (facets near the macro normal give one),
+//      so the redraws end.
+// Selects only, apart from F_r's test for total internal reflection.
+template <class T>
+BSSRDF_MC_OUT_OF_LINE BSSRDF_HD inline RoughCrossing<T> rough_dielectric(T ux, T uy, T uz, T n1, T n2,
+                                                                         T alpha, T u1, T u2, T u3) {
+    const T sigma = uz > T(0) ? T(-1) : T(1);
+    const T wx = -ux, wy = -uy, wz = b_abs(uz);
+    // the hemisphere configuration: wi stretched by alpha
+    T vx = alpha * wx, vy = alpha * wy, vz = wz;
+    const T inv_v = T(1) / b_sqrt(vx * vx + vy * vy + vz * vz);
+    vx *= inv_v;
+    vy *= inv_v;
+    vz *= inv_v;
+    // orthonormal basis t1, t2 = v x t1 around v (t1 = x when v is the pole)
+    const T lensq = vx * vx + vy * vy;
+    const bool pole = !(lensq > T(0));
+    const T inv_l = T(1) / b_sqrt(pole ? T(1) : lensq);
+    const T t1x = pole ? T(1) : -vy * inv_l;
+    const T t1y = pole ? T(0) : vx * inv_l;
+    const T t2x = -vz * t1y, t2y = vz * t1x, t2z = vx * t1y - vy * t1x;
+    // a point of the unit disk, warped to the projected hemisphere's visible part, lifted
+    const T r = b_sqrt(u2);
+    const SinCos<T> phi = sincos_2pi(u3);
+    const T d1 = r * phi.c;
+    const T h = T(0.5) * (T(1) + vz);
+    const T d2 = (T(1) - h) * b_sqrt(b_max(T(0), T(1) - d1 * d1)) + h * (r * phi.s);
+    const T d3 = b_sqrt(b_max(T(0), T(1) - d1 * d1 - d2 * d2));
+    const T nx = d1 * t1x + d2 * t2x + d3 * vx;
+    const T ny = d1 * t1y + d2 * t2y + d3 * vy;
+    const T nz = d2 * t2z + d3 * vz;
+    // unstretched: the microfacet normal m
+    T mx = alpha * nx, my = alpha * ny, mz = b_max(T(0), nz);
+    const T inv_m = T(1) / b_sqrt(mx * mx + my * my + mz * mz);
+    mx *= inv_m;
+    my *= inv_m;
+    mz *= inv_m;
+    // Fresnel at the microfacet, then wo = a wi + b m
+    const T c = b_min(T(1), b_max(T(0), wx * mx + wy * my + wz * mz));
+    const int reflect = u1 <= F_r(c, n2 / n1) ? 1 : 0;
+    const T eta = n1 / n2;
+    const T cos_t = b_sqrt(b_max(T(0), T(1) - eta * eta * (T(1) - c * c)));
+    const T a = reflect ? T(-1) : -eta;
+    const T b = reflect ? T(2) * c : eta * c - cos_t;
+    const T ox = a * wx + b * mx, oy = a * wy + b * my, oz = a * wz + b * mz;
+    RoughCrossing<T> out;
+    out.ux = ox;
+    out.uy = oy;
+    out.uz = sigma * oz;
+    out.valid = (reflect ? oz > T(0) : oz < T(0)) ? 1 : 0;
+    out.reflect = reflect;
+    return out;
+}
+
+// True when some interface of the run is rough (alpha > 0).
+template <class T> BSSRDF_HD inline bool any_rough(const Setup<T>& s) {
+    bool rough = s.alpha_below > T(0);
+    for (int i = 0; i < s.n_layers; ++i) rough = rough || s.layer(i).alpha > T(0);
+    return rough;
+}
+
 // The photon meets the interface at the top (up) or bottom of its layer: reflect it, move it
 // into the next layer, or let it leave the stack and tally it. The position is on the
-// interface already.
-template <class T, class Sink>
-BSSRDF_HD inline void cross_interface(Photon<T>& p, const Setup<T>& s, T u, Sink& sink) {
+// interface already. u1 decides reflection; u2, u3 sample a rough interface's microfacet.
+// A photon in layer -1 (above a rough top, event 0) crosses the top into layer 0 the same way;
+// reflected, its weight is tallied in R_SPECULAR and it ends. ROUGH = false compiles the rough
+// branch out (for runs where no interface is rough: `any_rough`).
+template <class T, class Sink, bool ROUGH = true>
+BSSRDF_HD BSSRDF_MC_INLINE void cross_interface(Photon<T>& p, const Setup<T>& s, T u1, T u2, T u3,
+                                                Sink& sink) {
     const bool up = p.uz < T(0);
     const int next = up ? p.layer - 1 : p.layer + 1;
-    const T n1 = s.layer[p.layer].n;
-    const T n2 = next < 0 ? s.n_above : (next >= s.n_layers ? s.n_below : s.layer[next].n);
+    const T n1 = s.layer(p.layer).n;
+    const T n2 = next < 0 ? s.n_above : (next >= s.n_layers ? s.n_below : s.layer(next).n);
     if (n1 != n2) {
-        const T cos_i = b_abs(p.uz);
-        const T R = F_r(cos_i, n2 / n1);
-        if (u <= R) {  // reflection (R = 1: total internal reflection)
-            p.uz = -p.uz;
-            return;
+        // the interface's roughness: the top of this layer (up) or of the next one (down)
+        const T alpha = up ? s.layer(p.layer).alpha
+                           : (next < s.n_layers ? s.layer(next).alpha : s.alpha_below);
+        if (ROUGH && BSSRDF_MC_UNLIKELY(alpha > T(0))) {
+            const RoughCrossing<T> r = rough_dielectric(p.ux, p.uy, p.uz, n1, n2, alpha, u1, u2, u3);
+            if (!r.valid) {
+                // the outgoing direction is on the wrong side (light meeting the microsurface
+                // again): the photon stays on the interface, heading into it, and its next event
+                // (a hop of length 0) draws the facet again, with that event's numbers
+                return;
+            }
+            p.ux = r.ux;
+            p.uy = r.uy;
+            p.uz = r.uz;
+            if (r.reflect) {
+                if (p.layer < 0) {  // reflected by a rough top on entry: specular, the photon ends
+                    sink.add(R_SPECULAR, fixed_point(p.w));
+                    p.alive = false;
+                }
+                return;
+            }
+        } else {
+            const T cos_i = b_abs(p.uz);
+            const T R = F_r(cos_i, n2 / n1);
+            if (u1 <= R) {  // reflection (R = 1: total internal reflection)
+                p.uz = -p.uz;
+                return;
+            }
+            const T ratio = n1 / n2;
+            const T cos_t = b_sqrt(b_max(T(0), T(1) - ratio * ratio * (T(1) - cos_i * cos_i)));
+            p.ux *= ratio;
+            p.uy *= ratio;
+            p.uz = up ? -cos_t : cos_t;
         }
-        const T ratio = n1 / n2;
-        const T cos_t = b_sqrt(b_max(T(0), T(1) - ratio * ratio * (T(1) - cos_i * cos_i)));
-        p.ux *= ratio;
-        p.uy *= ratio;
-        p.uz = up ? -cos_t : cos_t;
     }
     flush_absorbed(p, s, sink);
     if (next >= 0 && next < s.n_layers) {
@@ -431,7 +606,7 @@ BSSRDF_HD inline void roulette(Photon<T>& p, const Setup<T>& s, T u, Sink& sink)
 // (cuda/cpu/mc.cpp runs the same steps over SIMD lanes of photons: keep the two in step.)
 template <class T, class Sink>
 BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey& key, Sink& sink) {
-    const Layer<T>& L = s.layer[p.layer];
+    const Layer<T>& L = s.layer(p.layer);
     const Draw<T> d = next_draw(p, key);
     // the interface ahead by an index, not a branch: the sign of uz is a coin flip
     const T z_wall = L.z[p.uz > T(0)];
@@ -446,7 +621,7 @@ BSSRDF_HD inline bool mc_event(Photon<T>& p, const Setup<T>& s, const PhiloxKey&
     if (h.hit) {
         p.z = z_wall;
         p.sleft = b_max(T(0), h.sleft - h.d_wall * L.mu_t);
-        cross_interface(p, s, d.u[1], sink);
+        cross_interface(p, s, d.u[1], d.u[2], d.u[3], sink);
         return false;
     }
     p.z += h.hop * p.uz;
