@@ -200,16 +200,27 @@ def main(argv=None) -> int:
     p.add_argument("--photons", type=float, default=2e6, help="photons per case (default %(default)g)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backend", default="auto", help="Monte Carlo backend: auto, cpu or cuda")
-    p.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    p.add_argument("--cases", default=";".join(CASES), help="case names separated by ';' (default: all)")
     p.add_argument("--out", default="paper_figures/layered_validation.md", help="Markdown report (and .csv)")
     args = p.parse_args(argv)
-    names = [n.strip() for n in args.cases.split(",") if n.strip()]
+    names = [n.strip() for n in args.cases.split(";") if n.strip()]
     unknown = [n for n in names if n not in CASES]
     if unknown or args.photons < 1:
         print(f"layered_check: error: unknown cases {unknown} or photons < 1", file=sys.stderr)
         return 2
+    from pathlib import Path
+
+    from .._cli import CliError, check_writable
     from .._io import atomic_write
 
+    try:   # before any work is done: the default folder is made, anything else must exist
+        if args.out == p.get_default("out"):
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        check_writable(args.out, "the report")
+        check_writable(args.out.rsplit(".", 1)[0] + ".csv", "the profiles")
+    except (CliError, OSError) as e:
+        print(f"layered_check: error: {e}", file=sys.stderr)
+        return 2
     rows = []
     for n in names:
         c = compare(CASES[n], int(args.photons), args.seed, args.backend)
