@@ -342,3 +342,31 @@ def test_stack_unwritable_or_missing(capsys, tmp_path):
     assert_error(*run(capsys, str(tmp_path / "nope.toml"), "-f", "table", "-o", str(tmp_path / "s.h5")),
                  match="does not exist")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ro", "stack.toml"] or os.geteuid() == 0
+
+
+def test_fit_result_input(capsys, tmp_path):
+    # python -m bssrdf.fit writes RESULT.json; the export takes its fitted medium: the pbrt block parses
+    # back to the coefficients the fit reported (σs = σ's/(1 − g), g 0 here), and a channel the fit
+    # flagged as poorly constrained warns.
+    from bssrdf.fit.__main__ import main as fit_main
+
+    res = tmp_path / "fit.json"
+    assert fit_main(["totals", "--R", "0.4", "--T", "0.1", "--thickness", "1", "--eta", "1.0",
+                     "--out", str(res), "--quiet"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    d = json.loads(res.read_text())
+    status, out, err = run(capsys, str(res), "--format", "pbrt-v4")
+    assert status == 0 and err == "", err
+    p = formats.parse_pbrt_v4(out)
+    # one channel is written as grey (three equal values)
+    np.testing.assert_array_equal(p.sigma_a, np.full(3, d["medium"]["sigma_a"][0]))
+    np.testing.assert_array_equal(p.sigma_s, np.full(3, d["medium"]["sigma_s"][0]))
+    assert p.sigma_a[0] == pytest.approx(0.4673, rel=0.01)        # iad's example (issue 6)
+    d["poorly_constrained"] = [True]
+    bad = tmp_path / "poor.json"
+    bad.write_text(json.dumps(d))
+    status, out, err = run(capsys, str(bad), "--format", "pbrt-v4")
+    assert status == 0 and "poorly constrained" in err
+    d["format"] = "bssrdf.fit result 9"
+    bad.write_text(json.dumps(d))
+    assert_error(*run(capsys, str(bad), "--format", "pbrt-v4"), match="fit result format")

@@ -151,7 +151,32 @@ def load_medium(path: str | os.PathLike) -> tuple[Medium, str | None]:
             d = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{str(p)!r} is not a valid JSON medium file: {e}") from None
+    if isinstance(d, dict) and str(d.get("format", "")).startswith("bssrdf.fit result"):
+        return _medium_of_fit_result(d, repr(str(p)))
     return medium_from_dict(d, source=repr(str(p)))
+
+
+def _medium_of_fit_result(d: dict, source: str) -> tuple[Medium, str | None]:
+    """The fitted medium of a ``python -m bssrdf.fit ... --out RESULT.json`` file (its ``medium``
+    entry, a medium-file dictionary), named after the fit; warns (``ExportWarning``) when the fit
+    flagged channels as poorly constrained, since their coefficients are then uncertain."""
+    import warnings
+
+    from .conventions import ExportWarning
+
+    if d.get("format") != "bssrdf.fit result 1":
+        raise ValueError(f"{source}: unsupported fit result format {d.get('format')!r} (this bssrdf reads "
+                         "'bssrdf.fit result 1')")
+    if "medium" not in d:
+        raise ValueError(f"{source}: the fit result has no 'medium' entry")
+    medium, name = medium_from_dict(d["medium"], source=f"{source} (medium of the fit result)")
+    flags = d.get("poorly_constrained") or []
+    bad = [str(c) for c, f in zip(d.get("channels") or range(len(flags)), flags, strict=False) if f]
+    if bad:
+        warnings.warn(f"{source}: the fit flagged channel(s) {', '.join(bad)} as poorly constrained "
+                      "(large correlation or uncertainty): the exported coefficients are uncertain",
+                      ExportWarning, stacklevel=3)
+    return medium, name or f"fit ({d.get('kind', 'result')})"
 
 
 def _reject_constant(name: str):

@@ -2,7 +2,8 @@
 
 The input is a material name (:func:`bssrdf.materials.names`), a medium file (JSON or TOML, see
 :mod:`bssrdf.export`) or a stack file (TOML with ``[[layer]]`` tables, the Monte Carlo tracer's
-format: :mod:`bssrdf.export.stack`); fit results are not accepted yet. A stack goes to
+format: :mod:`bssrdf.export.stack`) or a fit result (``python -m bssrdf.fit ... --out RESULT.json``:
+its fitted medium; poorly constrained channels warn). A stack goes to
 ``--format table`` only (the layered R(r), and T(r) when its last layer is finite:
 :func:`bssrdf.export.table.layered_table`); the other formats describe one homogeneous medium.
 The output goes to ``--out FILE`` (written atomically) or, for text formats, to stdout. See
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  n_above, n_below, roughness_below at the top level; the tracer's run keys (photons,\n"
             "  r_max, ...) are ignored. A stack exports to --format table only; T(r) is written\n"
             "  when the last layer is finite.\n"
-            "  Fit results (python -m bssrdf.fit) and HDF5 results are not accepted yet.\n"
+            "  Fit results (python -m bssrdf.fit ... --out RESULT.json) export their fitted medium\n"
+            "  (a warning names channels the fit flagged as poorly constrained).\n"
             "\n"
             "examples:\n"
             "  python -m bssrdf.export marble --format pbrt-v4\n"
@@ -118,8 +120,8 @@ def resolve_input(source: str):
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5"):
-        raise CliError(f"{source!r}: HDF5 inputs (fit or Monte Carlo results) are not supported yet; give a "
-                       "material name or a medium file (.json/.toml)")
+        raise CliError(f"{source!r}: HDF5 inputs (Monte Carlo results) are not supported; give a material "
+                       "name, a medium or stack file (.json/.toml) or a fit result (.json)")
     if is_stack_file(path):
         try:
             return load_stack(path), path.stem
