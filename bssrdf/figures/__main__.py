@@ -36,7 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    quiet_broken_pipe()
+    try:
+        return _main(argv)
+    except BrokenPipeError:   # output piped into head
+        quiet_broken_pipe()
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     from ._core import Context, registry, write
 
     try:
