@@ -1,0 +1,30 @@
+"""A small renderer for translucent objects (Jensen & Buhler 2002's two-pass method).
+
+Lengths in mm, profiles in mm⁻², irradiance in W mm⁻², radiance in W mm⁻² sr⁻¹ (any radiometric
+unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the equations.
+
+>>> import bssrdf
+>>> from bssrdf import render
+>>> scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0)],
+...                      lights=[render.DirectionalLight(direction=(0, -1, -1), irradiance=1.0)])
+>>> camera = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), width=64, height=64)
+>>> profile = render.DipoleProfile(bssrdf.materials.get("skimmilk"))
+>>> result = render.render(scene, camera, profile, n_samples=20_000)
+>>> result.image.shape
+(64, 64, 3)
+"""
+
+from .camera import OrthographicCamera, PerspectiveCamera
+from .geometry import Plane, Sphere, SurfaceSamples
+from .lights import DirectionalLight, PointLight
+from .materials import DipoleProfile, LambertianBRDF, hemispherical_transmittance
+from .output import srgb_encode, tonemap, write_npy, write_png
+from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradiance_samples, render
+from .scene import Scene
+
+__all__ = [
+    "DipoleProfile", "DirectionalLight", "IrradianceSamples", "LambertianBRDF", "METHODS",
+    "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Sphere",
+    "SurfaceSamples", "exitance", "hemispherical_transmittance", "irradiance_samples", "render",
+    "srgb_encode", "tonemap", "write_npy", "write_png",
+]

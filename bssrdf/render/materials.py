@@ -1,0 +1,116 @@
+"""What the renderer shades with: a radial diffusion profile (a BSSRDF) or a Lambertian BRDF.
+
+A profile gives R(r) [mm⁻² per unit incident power], its total ∫2πr R dr, the relative index η
+of its boundary, and the radius beyond which a fraction ``tail`` of its total remains (the
+truncation radius of the CPU evaluator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate
+
+from ..fresnel import A, F_t
+from ..medium import Medium
+from ..profiles import dipole
+from ..profiles._common import channel_vector, check_medium, relative_eta
+
+__all__ = ["DipoleProfile", "LambertianBRDF", "hemispherical_transmittance"]
+
+
+def hemispherical_transmittance(eta) -> np.ndarray:
+    """2∫₀¹ F_t(η, μ) μ dμ: the cosine-weighted mean Fresnel transmittance for light arriving from
+    outside (η = n_medium/n_outside), by adaptive quadrature.
+
+    It is the fraction of a diffuse (Lambertian) outside flux that enters, and, by the form of
+    S_d = (1/π) F_t(ω_i) R_d F_t(ω_o), the fraction of the diffuse exitance π·L/F_t(ω_o) that
+    leaves as radiosity: M_out = T_h(η) ∫R_d E_t dA.
+    """
+    eta = np.atleast_1d(np.asarray(eta, dtype=np.float64))
+    out = [integrate.quad(lambda mu, e=e: 2.0 * mu * float(F_t(mu, e)), 0.0, 1.0,
+                          epsabs=1e-13, epsrel=1e-12, limit=200)[0] for e in eta.ravel()]
+    return np.asarray(out).reshape(eta.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class DipoleProfile:
+    """The dipole of Jensen et al. 2001 for a semi-infinite ``medium`` [mm⁻¹] under an outside
+    index ``n_outside``; R(r) = :func:`bssrdf.profiles.dipole.R_d`."""
+
+    medium: Medium
+    n_outside: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_medium(self.medium)
+
+    @property
+    def eta(self) -> np.ndarray:
+        """Relative index n_medium/n_outside per channel, shape (C,)."""
+        return channel_vector(relative_eta(self.medium, self.n_outside))
+
+    @property
+    def n_channels(self) -> int:
+        return self.eta.size
+
+    def R(self, r: np.ndarray) -> np.ndarray:
+        """R_d(r) [mm⁻²] for radii (N,) [mm] → (N, C), NumPy float64."""
+        out = dipole.R_d(np.asarray(r, dtype=np.float64), self.medium, self.n_outside, backend="numpy")
+        return np.asarray(out).reshape(len(r), -1) * np.ones(self.n_channels)
+
+    def total(self) -> np.ndarray:
+        """∫₀^∞ 2πr R_d dr (closed form), shape (C,)."""
+        return channel_vector(dipole.total_R_d(self.medium, self.n_outside)) * np.ones(self.n_channels)
+
+    def tail(self, r) -> np.ndarray:
+        """∫_r^∞ 2πs R_d(s) ds (closed form) at radius ``r`` [mm], shape (C,).
+
+        = (α'/2) [z_r e^{−σtr d_r}/d_r + z_v e^{−σtr d_v}/d_v], which at r = 0 is :meth:`total`.
+        """
+        m = self.medium
+        ap, st = channel_vector(m.albedo_prime), channel_vector(m.sigma_tr)
+        zr = channel_vector(m.mfp)
+        zv = zr + 4.0 * A(self.eta) * channel_vector(m.D)
+
+        def part(z):
+            d = np.sqrt(r * r + z * z)
+            return z * np.exp(-st * d) / d
+
+        return 0.5 * ap * (part(zr) + part(zv))
+
+    def radius(self, tail: float = 1e-3) -> float:
+        """Smallest radius [mm] beyond which less than ``tail`` of every channel's total remains."""
+        if not 0 < tail < 1:
+            raise ValueError(f"tail must be in (0, 1); got {tail!r}")
+        total = self.total()
+        lo, hi = 0.0, float(np.max(channel_vector(self.medium.mfp)))
+        while np.any(self.tail(hi) >= tail * total):
+            lo, hi = hi, 2.0 * hi
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if np.any(self.tail(mid) >= tail * total) else (lo, mid)
+            if hi - lo < 1e-12 * hi:
+                break
+        return hi
+
+
+@dataclass(frozen=True)
+class LambertianBRDF:
+    """A Lambertian surface f = ρ/π of albedo ``albedo`` (scalar or per channel)."""
+
+    albedo: float | tuple
+
+    @property
+    def rho(self) -> np.ndarray:
+        return np.atleast_1d(np.asarray(self.albedo, dtype=np.float64))
+
+    @classmethod
+    def matching(cls, profile: DipoleProfile) -> LambertianBRDF:
+        """The Lambertian surface with the BSSRDF's diffuse-to-diffuse albedo.
+
+        ρ = T_h(η)² R_tot, with T_h = :func:`hemispherical_transmittance`: for a flat,
+        semi-infinite slab under uniform diffuse light both reflect the same fraction (a large
+        flat slab lit uniformly renders to the same radiosity with either).
+        """
+        return cls(tuple(hemispherical_transmittance(profile.eta) ** 2 * profile.total()))

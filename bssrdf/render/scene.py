@@ -1,0 +1,69 @@
+"""A scene: translucent objects, lights, and occluders that only cast shadows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import EPSILON, Plane, Sphere
+from .lights import DirectionalLight, PointLight
+
+__all__ = ["Scene"]
+
+Shape = Sphere | Plane
+Light = DirectionalLight | PointLight
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Objects [mm] shaded with the renderer's material, lights, and shadow-only occluders.
+
+    Occluders block light (shadow rays) but are not seen by the camera. Subsurface transport is
+    computed within each object separately (light does not cross between objects).
+    """
+
+    objects: tuple = ()
+    lights: tuple = ()
+    occluders: tuple = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("objects", "lights", "occluders"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.objects:
+            raise ValueError("objects must hold at least one shape; got none")
+        for s in self.objects + self.occluders:
+            if not isinstance(s, (Sphere, Plane)):
+                raise TypeError(f"shapes must be Sphere or Plane; got {type(s).__name__}")
+        for li in self.lights:
+            if not isinstance(li, (DirectionalLight, PointLight)):
+                raise TypeError(f"lights must be DirectionalLight or PointLight; got {type(li).__name__}")
+
+    @property
+    def size(self) -> float:
+        """A length scale of the scene [mm] (for ray offsets)."""
+        return max(s.size for s in self.objects + self.occluders)
+
+    def intersect(self, origins: np.ndarray, directions: np.ndarray, *, occluders: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest hit among the objects (and the occluders if asked): distance [mm] (inf for a
+        miss) and the index of the shape hit (−1 for a miss; occluders follow the objects)."""
+        shapes = self.objects + (self.occluders if occluders else ())
+        t = np.full(origins.shape[:-1], np.inf)
+        idx = np.full(origins.shape[:-1], -1, dtype=np.int64)
+        for i, s in enumerate(shapes):
+            ti = s.intersect(origins, directions)
+            closer = ti < t
+            t = np.where(closer, ti, t)
+            idx = np.where(closer, i, idx)
+        return t, idx
+
+    def visible(self, points: np.ndarray, normals: np.ndarray, to_light: np.ndarray,
+                distance: np.ndarray) -> np.ndarray:
+        """Whether the segment from each point (offset along its normal) towards the light is
+        free of objects and occluders over ``distance`` [mm] → bool (N,)."""
+        eps = EPSILON * self.size
+        side = np.sign(np.einsum("nk,nk->n", normals, to_light))[:, None]
+        o = points + eps * side * normals
+        t, _ = self.intersect(o, to_light, occluders=True)
+        return t >= distance - eps
