@@ -107,10 +107,11 @@ class LambertianBRDF:
 
     @classmethod
     def matching(cls, profile: DipoleProfile) -> LambertianBRDF:
-        """The Lambertian surface with the BSSRDF's diffuse-to-diffuse albedo.
+        """The Lambertian surface that reflects what the BSSRDF does under normal incidence.
 
-        ρ = T_h(η)² R_tot, with T_h = :func:`hemispherical_transmittance`: for a flat,
-        semi-infinite slab under uniform diffuse light both reflect the same fraction (a large
-        flat slab lit uniformly renders to the same radiosity with either).
+        ρ = F_t(η, 1) T_h(η) R_tot, with T_h = :func:`hemispherical_transmittance` and R_tot the
+        profile's total: a large flat slab lit along its normal has the same radiosity with
+        either (the BSSRDF's angular distribution differs: F_t(η, cos θ_o) cos θ_o, not cos θ_o).
         """
-        return cls(tuple(hemispherical_transmittance(profile.eta) ** 2 * profile.total()))
+        ft = F_t(1.0, profile.eta)
+        return cls(tuple(ft * hemispherical_transmittance(profile.eta) * profile.total()))
