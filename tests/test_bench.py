@@ -81,3 +81,12 @@ def test_layers_prints_a_row_per_backend(tmp_path):
 def test_layers_rejects_an_unknown_backend(tmp_path):
     proc = run_bench("layers", "--backends", "tpu", cwd=tmp_path)
     assert proc.returncode == 2 and "backends" in proc.stderr
+
+
+def test_render_prints_a_row_per_method(tmp_path):
+    proc = run_bench("render", "--size", "16", "--samples", "2000", "--methods", "clustered,truncated",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("clustered", "truncated"))]
+    assert len(rows) == 2, proc.stdout
+    assert run_bench("render", "--methods", "octree", cwd=tmp_path).returncode == 2

@@ -438,6 +438,31 @@ def bench_fit(repeat: int) -> list[dict]:
     return rows
 
 
+def bench_render(size: int, n_samples: int, methods: list[str]) -> list[dict]:
+    """Render a sphere (R 10 mm, dipole σa 0.1/0.2/0.3, σ's 2 mm⁻¹, η 1.3, oblique directional light)
+    at ``size``² pixels with ``n_samples`` irradiance samples; print seconds per pass and method."""
+    from bssrdf import Medium, render
+
+    medium = Medium.from_reduced(sigma_a=[0.1, 0.2, 0.3], sigma_s_prime=[2.0, 2.0, 2.0], eta=1.3)
+    prof = render.DipoleProfile(medium)
+    scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0)],
+                         lights=[render.DirectionalLight(direction=(1, 1, -1), irradiance=1.0)])
+    cam = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=size, height=size)
+    print(f"{'method':<10} {'pixels':>8} {'visible':>8} {'samples':>8} {'radius mm':>9} "
+          f"{'irradiance s':>12} {'evaluation s':>12} {'total s':>8}")
+    rows = []
+    for m in methods:
+        t0 = time.perf_counter()
+        res = render.render(scene, cam, prof, n_samples=n_samples, method=m)
+        total = time.perf_counter() - t0
+        row = dict(method=m, visible=int(res.hit.sum()), samples=len(res.samples.area), radius=res.radius,
+                   total=total, **res.timings)
+        rows.append(row)
+        print(f"{m:<10} {size * size:>8} {row['visible']:>8} {row['samples']:>8} {res.radius:>9.3f} "
+              f"{row['irradiance']:>12.3f} {row['evaluation']:>12.3f} {total:>8.2f}", flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bssrdf.bench",
                                 description="bssrdf benchmarks (values per second; not tests).")
@@ -471,7 +496,27 @@ def main(argv=None) -> int:
     q = sub.add_parser("fit",
                        help="bssrdf.fit speed: profile fits (dipole, multipole, mc), totals, appearance")
     q.add_argument("--repeat", type=int, default=3, help="timed runs per case, best reported (default 3)")
+    q = sub.add_parser("render", help="bssrdf.render: a size² sphere with n irradiance samples, CPU seconds")
+    q.add_argument("--size", type=int, default=512, help="image width and height (default %(default)s)")
+    q.add_argument("--samples", type=float, default=1e5, help="irradiance samples (default %(default)g)")
+    q.add_argument("--methods", default="clustered",
+                   help="comma-separated, of clustered, truncated, brute (default %(default)s; truncated "
+                        "takes ~10 min at the defaults on 2 cores)")
     args = p.parse_args(argv)
+    if args.what == "render":
+        from bssrdf.render import METHODS
+
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        bad = [m for m in methods if m not in METHODS]
+        if bad or args.size < 1 or args.samples < 1:
+            print(f"bssrdf.bench: error: --methods must be of {METHODS}, --size and --samples >= 1; got "
+                  f"{args.methods!r}, {args.size}, {args.samples}", file=sys.stderr)
+            return 2
+        import platform
+
+        print(f"# bssrdf.bench render on {platform.node()} ({platform.processor() or platform.machine()})")
+        bench_render(args.size, int(args.samples), methods)
+        return 0
     if args.what == "mc":
         return _mc_main(args)
     if args.what == "layers":
