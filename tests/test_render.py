@@ -64,8 +64,13 @@ def test_invalid_inputs_raise():
         render.render(scene, cam, prof, n_samples=0)
     with pytest.raises(ValueError, match="tail"):
         prof.radius(0.0)
-    with pytest.raises(NotImplementedError):
-        render.render(scene, cam, prof, n_samples=100, backend="cuda")
+    with pytest.raises(ValueError, match="backend"):
+        render.render(scene, cam, prof, n_samples=100, backend="metal")
+    with pytest.raises(ValueError, match="brute"):
+        render.render(scene, cam, prof, n_samples=100, backend="cuda", method="truncated")
+    if not bssrdf.backend.cuda_available():
+        with pytest.raises(RuntimeError, match="CuPy"):
+            render.render(scene, cam, prof, n_samples=100, backend="cuda")
 
 
 # -- lights and shadows ------------------------------------------------------------------------
@@ -195,3 +200,13 @@ def test_clustered_matches_truncated():
     assert b.radius == a.radius
     lit = a.image > 0.05 * a.image.max()
     assert np.max(np.abs(b.image - a.image)[lit] / a.image[lit]) < 3e-3
+
+
+@pytest.mark.cuda
+def test_gpu_brute_force_matches_numpy():
+    """The CuPy brute-force sum (profile from the CUDA kernel, float64) equals the NumPy one."""
+    scene, cam = _sphere_scene()
+    prof = render.DipoleProfile(SPHERE)
+    cpu = render.render(scene, cam, prof, n_samples=20_000, method="brute", backend="numpy")
+    gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda")
+    np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())

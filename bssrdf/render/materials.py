@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
+from .. import backend as _backend
 from ..fresnel import A, F_t
 from ..medium import Medium
 from ..profiles import dipole
@@ -54,8 +55,13 @@ class DipoleProfile:
     def n_channels(self) -> int:
         return self.eta.size
 
-    def R(self, r: np.ndarray) -> np.ndarray:
-        """R_d(r) [mm⁻²] for radii (N,) [mm] → (N, C), NumPy float64."""
+    def R(self, r):
+        """R_d(r) [mm⁻²] for radii (N,) [mm] → (N, C): NumPy float64 (the reference), or, for a CuPy
+        array, computed on the GPU by the CUDA kernel (same dtype as ``r``)."""
+        xp = _backend.array_module(r)
+        if xp is not np:
+            out = dipole.R_d(r, self.medium, self.n_outside, backend="cuda")
+            return out.reshape(r.shape[0], -1) * xp.ones(self.n_channels, dtype=out.dtype)
         out = dipole.R_d(np.asarray(r, dtype=np.float64), self.medium, self.n_outside, backend="numpy")
         return np.asarray(out).reshape(len(r), -1) * np.ones(self.n_channels)
 

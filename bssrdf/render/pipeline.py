@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .. import backend as _backend
 from ..fresnel import F_t
 from .geometry import SurfaceSamples
 from .materials import DipoleProfile, LambertianBRDF
@@ -144,7 +145,8 @@ def _check_method(method: str) -> str:
 
 
 def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSamples,
-             profile: DipoleProfile, *, method: str = "truncated", tail: float = 1e-3) -> np.ndarray:
+             profile: DipoleProfile, *, method: str = "truncated", tail: float = 1e-3,
+             backend: str = "numpy") -> np.ndarray:
     """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object.
 
     Parameters
@@ -162,12 +164,15 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         Samples within :meth:`DipoleProfile.radius` (``tail``) only, or all of them.
     tail : float
         Fraction of the profile's total allowed beyond the truncation radius.
+    backend : {"numpy", "cuda"}
+        "cuda": the brute-force sum on the GPU with CuPy (``method`` must be "brute").
 
     Returns
     -------
     ndarray, shape (N, C)
     """
     _check_method(method)
+    xp = _array_module(backend, method)
     points = np.asarray(points, dtype=np.float64)
     out = np.zeros((points.shape[0], profile.n_channels))
     power = samples.power
@@ -180,7 +185,7 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         xs, ps = samples.points[cols], power[cols]
         # a radius wider than the object's samples keeps every pair: the brute sum is cheaper
         if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
-            out[rows] = _brute(points[rows], xs, ps, profile)
+            out[rows] = _brute(points[rows], xs, ps, profile, xp)
         elif method == "clustered":
             out[rows] = _clustered(points[rows], xs, ps, samples.area[cols], profile, radius)
         else:
@@ -188,14 +193,31 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     return out
 
 
-def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfile) -> np.ndarray:
-    out = np.empty((xo.shape[0], ps.shape[1]))
+def _array_module(backend: str, method: str):
+    """NumPy, or CuPy for backend "cuda" (brute force only; RuntimeError without a GPU)."""
+    if backend in ("numpy", "cpu", "auto"):
+        return np
+    if backend != "cuda":
+        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
+    if method != "brute":
+        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
+    _backend.resolve("cuda")
+    import cupy
+
+    return cupy
+
+
+def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfile, xp=np) -> np.ndarray:
+    """Every pair, in chunks of rows; ``xp`` is NumPy or CuPy (the same code runs on the GPU, with the
+    profile from the CUDA kernel). Returns a NumPy array."""
+    xo, xs, ps = xp.asarray(xo), xp.asarray(xs), xp.asarray(ps)
+    out = xp.empty((xo.shape[0], ps.shape[1]))
     step = max(1, _PAIRS_PER_CHUNK // max(1, xs.shape[0]))
     for a in range(0, xo.shape[0], step):
-        d = np.sqrt(np.maximum(0.0, ((xo[a:a + step, None, :] - xs[None, :, :]) ** 2).sum(-1)))
+        d = xp.sqrt(xp.maximum(0.0, ((xo[a:a + step, None, :] - xs[None, :, :]) ** 2).sum(-1)))
         R = profile.R(d.ravel()).reshape(d.shape + (ps.shape[1],))
-        out[a:a + step] = np.einsum("ijc,jc->ic", R, ps)
-    return out
+        out[a:a + step] = xp.einsum("ijc,jc->ic", R, ps)
+    return out if xp is np else out.get()
 
 
 def _truncated(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfile,
@@ -262,7 +284,7 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
 
 
 def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_samples: int = 100_000,
-           method: str = "truncated", tail: float = 1e-3, backend: str = "auto",
+           method: str | None = None, tail: float = 1e-3, backend: str = "auto",
            seed: int = 0) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
@@ -277,12 +299,13 @@ def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_s
         (direct lighting only, L = ρ/π Σ E_l cos θ_l V).
     n_samples : int, default 100000
         Irradiance samples over all objects (pass 1).
-    method : {"truncated", "brute", "clustered"}, default "truncated"
-        Evaluator of pass 2 (see :func:`exitance`).
+    method : {"truncated", "brute", "clustered"} or None
+        Evaluator of pass 2 (see :func:`exitance`); None: "truncated" on the CPU, "brute" on the GPU.
     tail : float, default 1e-3
         Truncation: the profile's integral beyond the radius is below ``tail`` of its total.
-    backend : {"auto", "numpy"}, default "auto"
-        "auto" is "numpy" for now; the CUDA brute-force kernel is not written yet.
+    backend : {"auto", "numpy", "cpu", "cuda"}, default "auto"
+        Where pass 2 runs: "auto", "numpy" and "cpu" all mean NumPy + scipy on the CPU for now;
+        "cuda" the brute-force sum with CuPy arrays on the GPU (the profile from the CUDA kernel).
     seed : int, default 0
         Seed of the sample placement.
 
@@ -291,11 +314,10 @@ def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_s
     RenderResult
         ``image`` is linear radiance [W mm⁻² sr⁻¹] per pixel and channel.
     """
-    if backend not in ("auto", "numpy", "cpu"):
-        if backend == "cuda":
-            raise NotImplementedError("backend='cuda': the GPU evaluator is not written yet; use 'numpy'")
-        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
+    if method is None:
+        method = "brute" if backend == "cuda" else "truncated"
     _check_method(method)
+    _array_module(backend, method)     # checks backend (and CuPy and a device for "cuda")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     origins, dirs = camera.rays()
@@ -326,7 +348,7 @@ def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_s
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail)
+        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=backend)
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
