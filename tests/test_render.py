@@ -210,3 +210,31 @@ def test_gpu_brute_force_matches_numpy():
     cpu = render.render(scene, cam, prof, n_samples=20_000, method="brute", backend="numpy")
     gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda")
     np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())
+
+
+def test_shadow_boundary_on_a_flat_slab():
+    """An occluder shades x > 0 of a large plane lit along its normal. Exactly, the exitance at x₀ is
+    F_t(η,1) E ∫ R_d over the lit half-plane = F_t E [R_tot − ∫_{|x₀|}^∞ 2πr R_d(r) arccos(|x₀|/r)/π dr]
+    for x₀ ≤ 0 (the bracketed integral alone for x₀ > 0). Samples every 0.05 mm."""
+    prof = render.DipoleProfile(SLAB)
+    half = prof.radius(1e-3) + 2.0
+    plane = render.Plane((0, 0, 0), (0, 0, 1), (half, half))
+    occluder = render.Plane((half, 0, 1.0), (0, 0, 1), (half, 2 * half))
+    scene = render.Scene(objects=[plane], lights=[render.DirectionalLight((0, 0, -1), 1.0)],
+                         occluders=[occluder])
+    smp = render.irradiance_samples(scene, prof, int((2 * half / 0.05) ** 2), np.random.default_rng(3))
+    x0 = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    pts = np.stack([x0, np.zeros(5), np.zeros(5)], axis=1)
+    M = render.exitance(pts, np.zeros(5, int), smp, prof)
+
+    def far_half(a: float, c: int) -> float:
+        f = lambda r: 2 * np.pi * r * prof.R(np.array([r]))[0, c] * np.arccos(min(1.0, a / r)) / np.pi  # noqa: E731
+        return integrate.quad(f, a, 200.0, limit=400)[0]
+
+    ft = F_t(1.0, prof.eta)
+    exact = np.array([[ft[c] * (far_half(abs(x), c) if x > 0 else prof.total()[c] - far_half(abs(x), c))
+                       for c in range(3)] for x in x0])
+    err = np.abs(M - exact) / (ft * prof.total())          # in units of the fully lit exitance
+    assert np.all(err[x0 != 0] < 5e-3), err
+    assert np.all(err < 0.015), err                         # on the edge itself the peak is cut in half
+    assert np.all(M[x0 > 0] < M[x0 < 0][::-1])              # darker in the shadow, mirror for mirror
