@@ -162,6 +162,14 @@ def test_sphere_converges_with_samples():
     assert errors[2] < 0.01 and errors[2] < errors[0] / 10, errors
 
 
+def test_profile_backends_agree():
+    r = np.linspace(0.0, 20.0, 1001)
+    ref = render.DipoleProfile(SLAB, backend="numpy").R(r)
+    np.testing.assert_allclose(render.DipoleProfile(SLAB).R(r), ref, rtol=1e-13)
+    with pytest.raises(ValueError, match="backend"):
+        render.DipoleProfile(SLAB, backend="cuda")
+
+
 def test_truncated_matches_brute_force():
     scene, cam = _sphere_scene()
     cam = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=12, height=12)
