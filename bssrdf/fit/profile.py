@@ -43,6 +43,7 @@ import warnings
 import numpy as np
 from scipy import optimize, stats
 
+from .._validate import positive_scalar
 from ..medium import Medium
 from .data import ProfileData, profile_from_arrays, read_profile
 from .models import MODELS, bin_average, make_model
@@ -67,17 +68,6 @@ def _check_scale_mode(unknown_scale) -> str | None:
     if unknown_scale in SCALE_MODES:
         return unknown_scale
     raise ValueError(f"unknown_scale must be False, True, 'shared' or 'per-channel'; got {unknown_scale!r}")
-
-
-def _positive(name: str, value, unit: str = "") -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0{(' ' + unit) if unit else ''}; got {value!r}") \
-            from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0{(' ' + unit) if unit else ''}; got {value!r}")
-    return v
 
 
 class _Problem:
@@ -248,7 +238,7 @@ def _as_data(data, r_min, r_max) -> ProfileData:
     if r_min is not None:
         keep &= d.r >= _nonneg("r_min", r_min)
     if r_max is not None:
-        keep &= d.r <= _positive("r_max", r_max, "mm")
+        keep &= d.r <= positive_scalar("r_max", r_max, unit="mm")
     if r_min is not None and r_max is not None and float(r_min) >= float(r_max):
         raise ValueError(f"r_min ({float(r_min):g} mm) must be below r_max ({float(r_max):g} mm)")
     return d.select(keep)
@@ -337,15 +327,15 @@ def fit_profile(data, *, model: str = "dipole", eta: float | None = None, thickn
         eta = float(file_eta) if file_eta is not None else DEFAULT_ETA
         if file_eta is not None:
             notes.append(f"eta {eta:g} taken from the file")
-    eta = _positive("eta", eta)
+    eta = positive_scalar("eta", eta)
     if model == "multipole":
         if thickness is None:
             raise ValueError("the multipole model needs the slab thickness (thickness in mm)")
-        thickness = _positive("thickness", thickness, "mm")
+        thickness = positive_scalar("thickness", thickness, unit="mm")
     elif thickness is not None:
         raise ValueError(f"thickness applies to the multipole model only; the {model} model is of a "
                          "semi-infinite medium (use model 'multipole' for a slab)")
-    n_below = _positive("n_below", n_below)
+    n_below = positive_scalar("n_below", n_below)
     file_thickness = d.meta.get("thickness")
     if model != "multipole" and file_thickness is not None:
         notes.append(f"the file describes a slab {file_thickness:g} mm thick; the {model} model is "
@@ -374,7 +364,7 @@ def fit_profile(data, *, model: str = "dipole", eta: float | None = None, thickn
             notes.append(f"channel {name}: {int(n_nonpos[c])} value(s) <= 0 left out (a log fit needs "
                          "positive values)")
     if d.errors is not None and max_relative_error is not None:
-        limit = _positive("max_relative_error", max_relative_error)
+        limit = positive_scalar("max_relative_error", max_relative_error)
         with np.errstate(divide="ignore", invalid="ignore"):
             noisy = use & ~(d.errors <= limit * d.values)
         for c, name in enumerate(d.channels):

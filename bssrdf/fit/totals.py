@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 from scipy import optimize
 
+from .._validate import positive_scalar
 from ..medium import Medium
 from .result import CORRELATION_LIMIT, RELATIVE_ERROR_LIMIT, FitError, FitResult
 
@@ -216,8 +217,9 @@ def fit_totals(R, T, thickness: float, *, eta: float = 1.4, g: float = 0.0, n_ab
     if Rv.shape != Tv.shape:
         raise ValueError(f"R and T must have the same number of values; got {Rv.size} and {Tv.size}")
     C = Rv.size
-    d = _pos("thickness", thickness, "mm")
-    eta, n_above, n_below = _pos("eta", eta), _pos("n_above", n_above), _pos("n_below", n_below)
+    d = positive_scalar("thickness", thickness, unit="mm")
+    eta = positive_scalar("eta", eta)
+    n_above, n_below = positive_scalar("n_above", n_above), positive_scalar("n_below", n_below)
     g = float(g)
     if not (-1 < g < 1):
         raise ValueError(f"g must be in (-1, 1); got {g!r}")
@@ -335,12 +337,3 @@ def fit_totals(R, T, thickness: float, *, eta: float = 1.4, g: float = 0.0, n_ab
                      correlation=corr, medium=medium, poorly_constrained=poor, notes=notes, inputs=inputs,
                      extra=extra)
 
-
-def _pos(name, v, unit=""):
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0{(' ' + unit) if unit else ''}; got {v!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be finite and > 0{(' ' + unit) if unit else ''}; got {v!r}")
-    return x
