@@ -21,6 +21,17 @@ class Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see --help)")
 
 
+def parse(parser: argparse.ArgumentParser, argv, prog: str) -> argparse.Namespace | int:
+    """``parser.parse_args(argv)``, or the exit status to return: that of ``--help`` (0), or 2 after one
+    line on stderr for a malformed command line."""
+    try:
+        return parser.parse_args(argv)
+    except CliError as e:
+        return error(prog, e)
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+
+
 def check_writable(path: str | os.PathLike, label: str | None = None) -> Path:
     """``path`` as a Path if a file can be written there (before any work is done), else CliError."""
     p = Path(path)

@@ -22,7 +22,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._cli import CliError, Parser, check_writable, error, quiet_broken_pipe, show_warnings
+from .._cli import CliError, Parser, check_writable, error, parse, quiet_broken_pipe, show_warnings
 from .._io import atomic_write
 
 PROG = "bssrdf.export"
@@ -263,13 +263,9 @@ def run(args) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 error)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else 0
-    except CliError as e:
-        return error(PROG, e)
+    args = parse(build_parser(), argv, PROG)
+    if isinstance(args, int):
+        return args
 
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -23,7 +23,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._cli import CliError, Parser, check_writable, error, quiet_broken_pipe, show_warnings
+from .._cli import CliError, Parser, check_writable, error, parse, quiet_broken_pipe, show_warnings
 from .._io import temporary_beside
 
 PROG = "bssrdf.fit"
@@ -313,13 +313,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except CliError as e:
-        return error(PROG, e)
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else STATUS_BAD_INPUT)
+    args = parse(build_parser(), argv, PROG)
+    if isinstance(args, int):
+        return args
     args.files_or_inputs = getattr(args, "files", None) or [f for f in [getattr(args, "file", None)] if f]
     run = {"profile": _run_profile, "totals": _run_totals, "appearance": _run_appearance}[args.command]
     with warnings.catch_warnings(record=True) as caught:

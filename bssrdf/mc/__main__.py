@@ -43,7 +43,7 @@ import sys
 import textwrap
 import warnings
 
-from .._cli import CliError, Parser, check_writable, error, quiet_broken_pipe, show_warnings
+from .._cli import CliError, Parser, check_writable, error, parse, quiet_broken_pipe, show_warnings
 from .config import (
     EXAMPLE_TOML,
     KEYS,
@@ -237,13 +237,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except CliError as e:
-        return _error(e)
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else STATUS_BAD_INPUT)
+    args = parse(build_parser(), argv, PROG)
+    if isinstance(args, int):
+        return args
 
     try:
         cfg = resolve(args.config, {key: getattr(args, key) for key in KEYS}, args.layer or (),
