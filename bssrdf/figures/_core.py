@@ -71,11 +71,6 @@ class Context:
         return mc.simulate(layers, n_photons, seed=self.seed + seed_offset, backend=self.backend,
                            progress=self.progress, **kw)
 
-    @property
-    def profile_backend(self) -> str:
-        """Backend for the analytic profiles: the context's ("auto", "cuda" or "cpu")."""
-        return self.backend
-
 
 @dataclass
 class Output:

@@ -37,7 +37,7 @@ def make(ctx: Context) -> Output:
     data, units = {}, {}
     runs, devs, notes = [], [], []
     with dj.caught_validity() as warned:
-        R_dip_curve = np.ravel(dipole.R_d(fig_r, MEDIUM, N_ABOVE, backend=ctx.profile_backend))
+        R_dip_curve = np.ravel(dipole.R_d(fig_r, MEDIUM, N_ABOVE, backend=ctx.backend))
         for k, d in enumerate(THICKNESSES):
             layers = [Layer(MEDIUM, d)]
             res = ctx.simulate(layers, ctx.n_photons(), seed_offset=k + 1, r_max=R_MAX, n_r=N_R,
@@ -47,12 +47,12 @@ def make(ctx: Context) -> Output:
             tau = float(layered.entry_transmittance(layers, N_ABOVE))
 
             def model(fn, d=d):
-                return lambda r: np.ravel(fn(r, MEDIUM, d, N_ABOVE, N_BELOW, backend=ctx.profile_backend))
+                return lambda r: np.ravel(fn(r, MEDIUM, d, N_ABOVE, N_BELOW, backend=ctx.backend))
 
             mR = tau * dj.annulus_means(model(multipole.R), p.edges)
             mT = tau * dj.annulus_means(model(multipole.T), p.edges)
             mD = tau * dj.annulus_means(
-                lambda r: np.ravel(dipole.R_d(r, MEDIUM, N_ABOVE, backend=ctx.profile_backend)), p.edges)
+                lambda r: np.ravel(dipole.R_d(r, MEDIUM, N_ABOVE, backend=ctx.backend)), p.edges)
             cR = tau * model(multipole.R)(fig_r)
             cT = tau * model(multipole.T)(fig_r)
             dR = dj.deviation(p.R, p.R_err, mR, p.centers, *R_FIT)

@@ -51,7 +51,7 @@ def make(ctx: Context) -> Output:
 
             def model(fn, nb=nb):
                 return lambda r: tau * np.ravel(fn(r, MEDIUM, THICKNESS, N_ABOVE, nb,
-                                                   backend=ctx.profile_backend))
+                                                   backend=ctx.backend))
 
             mR = dj.annulus_means(model(multipole.R), p.edges)
             mT = dj.annulus_means(model(multipole.T), p.edges)

@@ -57,13 +57,13 @@ def make(ctx: Context) -> Output:
             tau = float(layered.entry_transmittance(layers, N_ABOVE))
 
             def model(r, layers=layers, tau=tau):
-                return tau * np.ravel(layered.R(r, layers, N_ABOVE, backend=ctx.profile_backend))
+                return tau * np.ravel(layered.R(r, layers, N_ABOVE, backend=ctx.backend))
 
             top, base = layers[0], layers[-1]
             top_alone = tau * np.ravel(multipole.R(fig_r, top.medium, top.thickness, N_ABOVE,
-                                                   float(layers[1].medium.eta), backend=ctx.profile_backend))
+                                                   float(layers[1].medium.eta), backend=ctx.backend))
             base_alone = (float(layered.entry_transmittance([Layer(base.medium, INF)], N_ABOVE))
-                          * np.ravel(dipole.R_d(fig_r, base.medium, N_ABOVE, backend=ctx.profile_backend)))
+                          * np.ravel(dipole.R_d(fig_r, base.medium, N_ABOVE, backend=ctx.backend)))
             mR = dj.annulus_means(model, p.edges)
             dev = dj.deviation(p.R, p.R_err, mR, p.centers, *R_FIT)
             tot = (tau * float(layered.total_R(layers, N_ABOVE)), float(res.R_diffuse),

@@ -52,7 +52,7 @@ def make(ctx: Context) -> Output:
             tau = float(layered.entry_transmittance(layers, N_ABOVE))
 
             def model(fn, layers=layers, tau=tau):
-                return lambda r: tau * np.ravel(fn(r, layers, N_ABOVE, N_BELOW, backend=ctx.profile_backend))
+                return lambda r: tau * np.ravel(fn(r, layers, N_ABOVE, N_BELOW, backend=ctx.backend))
 
             mR, mT = dj.annulus_means(model(layered.R), p.edges), dj.annulus_means(model(layered.T), p.edges)
             c = dict(a=a, p=p, mR=mR, mT=mT, cR=model(layered.R)(fig_r), cT=model(layered.T)(fig_r),

@@ -51,8 +51,8 @@ def _panel(ctx: Context, axes, k: int, ap: float, n: int, r_fine: np.ndarray, da
     single_mc, single_err = np.asarray(res.R_r_single), np.asarray(res.stderr("R_r_single"))
     dip_bins = annulus_average(lambda r: dipole.R_d(r, m, backend="numpy"), edges)
     s1_bins = annulus_average(lambda r: single.R_1(r, m, backend="numpy"), edges)
-    dip = np.asarray(dipole.R_d(r_fine, m, backend=ctx.profile_backend))
-    s1 = np.asarray(single.R_1(r_fine, m, backend=ctx.profile_backend))
+    dip = np.asarray(dipole.R_d(r_fine, m, backend=ctx.backend))
+    s1 = np.asarray(single.R_1(r_fine, m, backend=ctx.backend))
 
     ax = axes[0, k]
     errorbar_log(ax, rc, total, total_err, color=COLOURS["mc"], ms=2.0, alpha=0.8,

@@ -56,7 +56,7 @@ def make(ctx: Context) -> Output:
         ax = axes.flat[i]
         e = materials.entry(name)
         m = e.medium
-        prof = np.asarray(dipole.R_d(r, m, backend=ctx.profile_backend))      # (N, 3)
+        prof = np.asarray(dipole.R_d(r, m, backend=ctx.backend))      # (N, 3)
         total = np.asarray(dipole.total_R_d(m))
         srgb = linear_to_srgb(total)
         ap = np.asarray(m.albedo_prime)

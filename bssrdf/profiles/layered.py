@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -231,11 +231,6 @@ def _grid(slabs: list[_Slab]) -> _Grid:
                  r_small=R_SMALL * z_min)
 
 
-def _no_small(grid: _Grid) -> _Grid:
-    """The grid with no small-r substitution (for the cumulative integral, exact down to r₀)."""
-    return _Grid(grid.x0, grid.y0, grid.delta, grid.n, 0.0)
-
-
 @lru_cache(maxsize=16)
 def _mellin_phase(n: int, delta: float, x0_plus_y0: float) -> np.ndarray:
     """U_j = M(q + iω_j) e^{−iω_j(x0 + y0)}, M(s) = 2^{s−1}Γ(s/2)/Γ(1 − s/2): the Mellin transform
@@ -318,7 +313,7 @@ def _profile(r, layers, n_above, n_below, roughness_below, backend, want_T, cumu
         c_grid = _cumulative_grid(xp, f_grid, grid)
         small = (r_flat < math.exp(grid.y0))[:, None]
         out = xp.where(small, np.pi * (r_flat * r_flat)[:, None] * f_0[None, :],
-                       _to_radii(xp, c_grid, c_grid[0], _no_small(grid), r_flat))
+                       _to_radii(xp, c_grid, c_grid[0], replace(grid, r_small=0.0), r_flat))
     else:
         out = _to_radii(xp, f_grid, f_0, grid, r_flat)
     out = out.reshape(tuple(r.shape) + layers[0].medium.shape)
