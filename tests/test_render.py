@@ -246,3 +246,44 @@ def test_shadow_boundary_on_a_flat_slab():
     assert np.all(err[x0 != 0] < 5e-3), err
     assert np.all(err < 0.015), err                         # on the edge itself the peak is cut in half
     assert np.all(M[x0 > 0] < M[x0 < 0][::-1])              # darker in the shadow, mirror for mirror
+
+
+# -- tabulated profiles ----------------------------------------------------------------------------
+def test_tabulated_dipole_renders_as_the_closed_form():
+    """A TabulatedProfile of the dipole's table: totals and tails against the dipole's closed forms,
+    and the same sphere image as DipoleProfile (the table interpolates to ~1e-4)."""
+    from bssrdf.export.table import profile_table
+
+    exact = render.DipoleProfile(SPHERE)
+    tab = render.TabulatedProfile(profile_table(SPHERE))
+    np.testing.assert_allclose(tab.total(), exact.total(), rtol=2e-4)
+    np.testing.assert_allclose(tab.tail(2.0), exact.tail(2.0), rtol=2e-3)
+    assert tab.radius(1e-3) == pytest.approx(exact.radius(1e-3), rel=0.03)
+    np.testing.assert_allclose(tab.eta, exact.eta)
+    scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0)],
+                         lights=[render.DirectionalLight(direction=(1, 1, -1), irradiance=1.0)])
+    cam = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=24, height=24)
+    a = render.render(scene, cam, exact, n_samples=8000)
+    b = render.render(scene, cam, tab, n_samples=8000)
+    assert np.abs(a.image[a.hit] - b.image[a.hit]).max() < 3e-4 * a.image[a.hit].max()
+
+
+def test_tabulated_slab_transmission_and_errors():
+    from bssrdf.export.table import profile_table
+    from bssrdf.profiles import multipole
+
+    table = profile_table(SLAB, thickness=2.0)
+    slab = render.TabulatedProfile(table)
+    assert slab.has_transmission
+    np.testing.assert_allclose(slab.transmission.total(), multipole.total_T(SLAB, 2.0), rtol=2e-4)
+    np.testing.assert_allclose(slab.total(), multipole.total_R(SLAB, 2.0), rtol=2e-4)
+    r = np.array([0.0, 0.5, 2.0])
+    np.testing.assert_allclose(slab.transmission.R(r), table.evaluate(r, "T"))
+    with pytest.raises(ValueError, match="transmittance"):
+        _ = render.TabulatedProfile(profile_table(SLAB)).transmission
+    with pytest.raises(ValueError, match="quantity"):
+        render.TabulatedProfile(profile_table(SLAB), "T")
+    with pytest.raises(TypeError, match="ProfileTable"):
+        render.TabulatedProfile(SLAB)
+    with pytest.raises(ValueError, match="tail"):
+        slab.radius(0.0)

@@ -17,7 +17,7 @@ unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the eq
 from .camera import OrthographicCamera, PerspectiveCamera
 from .geometry import Plane, Sphere, SurfaceSamples
 from .lights import DirectionalLight, PointLight
-from .materials import DipoleProfile, LambertianBRDF, hemispherical_transmittance
+from .materials import DipoleProfile, LambertianBRDF, Profile, TabulatedProfile, hemispherical_transmittance
 from .output import srgb_encode, tonemap, write_npy, write_png
 from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradiance_samples, render
 from .scene import Scene
@@ -25,6 +25,7 @@ from .scene import Scene
 __all__ = [
     "DipoleProfile", "DirectionalLight", "IrradianceSamples", "LambertianBRDF", "METHODS",
     "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Sphere",
-    "SurfaceSamples", "exitance", "hemispherical_transmittance", "irradiance_samples", "render",
+    "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
+    "irradiance_samples", "render",
     "srgb_encode", "tonemap", "write_npy", "write_png",
 ]

@@ -18,7 +18,7 @@ from ..medium import Medium
 from ..profiles import dipole
 from ..profiles._common import channel_vector, check_medium, relative_eta
 
-__all__ = ["DipoleProfile", "LambertianBRDF", "hemispherical_transmittance"]
+__all__ = ["DipoleProfile", "TabulatedProfile", "Profile", "LambertianBRDF", "hemispherical_transmittance"]
 
 
 def hemispherical_transmittance(eta) -> np.ndarray:
@@ -113,6 +113,109 @@ class DipoleProfile:
         return hi
 
 
+@dataclass(frozen=True, eq=False)
+class TabulatedProfile:
+    """A profile read from a :class:`bssrdf.export.table.ProfileTable`: the multipole of a slab
+    (Donner & Jensen 2005), a layered stack (:func:`bssrdf.export.table.layered_table`), the dipole,
+    or a Monte Carlo profile written in the same format.
+
+    Parameters
+    ----------
+    table : ProfileTable
+        Lengths in mm (``scale`` 1), profiles in mm⁻² per unit power entering.
+    quantity : {"R", "T"}, default "R"
+        What :meth:`R` returns: the reflectance profile R(r), or the transmittance profile T(r) of a
+        slab or finite stack (light entering one face and leaving the other, r measured along the
+        slab). ``profile.transmission`` is the same table viewed as T.
+
+    Notes
+    -----
+    R(r) is the table's linear interpolation (within ~1e-4 of the model, see
+    :mod:`bssrdf.export.table`), 0 beyond its ``r_max``; :meth:`total` and :meth:`tail` come from the
+    table's CDF, so a tail below the table's own (``TAIL_FRACTION`` = 1e-4) truncates at ``r_max``.
+    η is the top layer's index over ``n_above``, the boundary the renderer's Fresnel terms use.
+    """
+
+    table: object
+    quantity: str = "R"
+
+    def __post_init__(self) -> None:
+        from ..export.table import ProfileTable
+
+        if not isinstance(self.table, ProfileTable):
+            raise TypeError("table must be a bssrdf.export.table.ProfileTable; "
+                            f"got {type(self.table).__name__}")
+        if self.table.scale != 1.0:
+            raise ValueError(f"table must be in mm (scale 1); got scale {self.table.scale!r}")
+        if self.quantity not in self.table.quantities:
+            raise ValueError(f"quantity must be one of {self.table.quantities}; got {self.quantity!r}")
+
+    @property
+    def eta(self) -> np.ndarray:
+        """Relative index n_medium/n_above of the lit boundary per channel, shape (C,)."""
+        eta = channel_vector(self.table.eta) / channel_vector(self.table.n_above)
+        return eta * np.ones(self.n_channels)
+
+    @property
+    def n_channels(self) -> int:
+        return self.table.n_channels
+
+    @property
+    def has_transmission(self) -> bool:
+        """True for a slab or a finite stack (the table has T(r))."""
+        return self.table.T is not None
+
+    @property
+    def transmission(self) -> TabulatedProfile:
+        """The same table, T(r): light leaving the face opposite the one it entered."""
+        if not self.has_transmission:
+            raise ValueError("this profile has no transmittance: a semi-infinite medium or stack")
+        return TabulatedProfile(self.table, "T")
+
+    def _arrays(self):
+        t = self.table
+        if self.quantity == "R":
+            return t.R, t.cdf_R, t.total_R
+        return t.T, t.cdf_T, t.total_T
+
+    def R(self, r):
+        """The profile (R or T, see ``quantity``) [mm⁻²] at radii (N,) [mm] → (N, C); a CuPy array of
+        radii is interpolated on the GPU (same dtype)."""
+        xp = _backend.array_module(r)
+        if xp is np:
+            return self.table.evaluate(np.asarray(r, dtype=np.float64), self.quantity)
+        values = self._arrays()[0]
+        grid = xp.asarray(self.table.r, dtype=r.dtype)
+        cols = [xp.interp(r, grid, xp.asarray(values[:, c], dtype=r.dtype), right=0.0)
+                for c in range(self.n_channels)]
+        return xp.stack(cols, axis=1)
+
+    def total(self) -> np.ndarray:
+        """∫₀^{r_max} 2πr R dr of the table, shape (C,)."""
+        return np.asarray(self._arrays()[2], dtype=np.float64)
+
+    def tail(self, r) -> np.ndarray:
+        """∫_r^{r_max} 2πs R(s) ds [dimensionless] at radius ``r`` [mm], shape (C,)."""
+        _, cdf, total = self._arrays()
+        frac = np.array([np.interp(float(r), self.table.r, cdf[:, c]) for c in range(self.n_channels)])
+        return (1.0 - frac) * total
+
+    def radius(self, tail: float = 1e-3) -> float:
+        """Smallest grid radius [mm] beyond which less than ``tail`` of every channel's total remains
+        (at most the table's r_max)."""
+        if not 0 < tail < 1:
+            raise ValueError(f"tail must be in (0, 1); got {tail!r}")
+        _, cdf, _ = self._arrays()
+        remaining = np.max(1.0 - cdf, axis=1)
+        inside = np.flatnonzero(remaining >= tail)
+        i = min(int(inside[-1]) + 1, self.table.n_r - 1) if inside.size else 0
+        return float(self.table.r[i])
+
+
+Profile = DipoleProfile | TabulatedProfile
+"""What pass 2 sums: R(r) [mm⁻²], ``total``, ``tail``, ``radius``, ``eta``, ``n_channels``."""
+
+
 @dataclass(frozen=True)
 class LambertianBRDF:
     """A Lambertian surface f = ρ/π of albedo ``albedo`` (scalar or per channel)."""
@@ -124,7 +227,7 @@ class LambertianBRDF:
         return np.atleast_1d(np.asarray(self.albedo, dtype=np.float64))
 
     @classmethod
-    def matching(cls, profile: DipoleProfile) -> LambertianBRDF:
+    def matching(cls, profile: DipoleProfile | TabulatedProfile) -> LambertianBRDF:
         """The Lambertian surface that reflects what the BSSRDF does under normal incidence.
 
         ρ = F_t(η, 1) T_h(η) R_tot, with T_h = :func:`hemispherical_transmittance` and R_tot the

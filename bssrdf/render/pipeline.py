@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 from .. import backend as _backend
 from ..fresnel import F_t
 from .geometry import SurfaceSamples
-from .materials import DipoleProfile, LambertianBRDF
+from .materials import LambertianBRDF, Profile
 from .scene import Scene
 
 __all__ = ["IrradianceSamples", "RenderResult", "irradiance_samples", "exitance", "render",
@@ -121,7 +121,7 @@ def incident_irradiance(scene: Scene, points: np.ndarray, normals: np.ndarray, n
     return out
 
 
-def irradiance_samples(scene: Scene, profile: DipoleProfile, n_samples: int,
+def irradiance_samples(scene: Scene, profile: Profile, n_samples: int,
                        rng: np.random.Generator) -> IrradianceSamples:
     """Pass 1: about ``n_samples`` points over the scene's objects (in proportion to their areas)
     with the irradiance transmitted into each."""
@@ -145,7 +145,7 @@ def _check_method(method: str) -> str:
 
 
 def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSamples,
-             profile: DipoleProfile, *, method: str = "truncated", tail: float = 1e-3,
+             profile: Profile, *, method: str = "truncated", tail: float = 1e-3,
              backend: str = "numpy") -> np.ndarray:
     """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object.
 
@@ -157,11 +157,11 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         The object each point lies on.
     samples : IrradianceSamples
         From :func:`irradiance_samples`.
-    profile : DipoleProfile
+    profile : DipoleProfile or TabulatedProfile
         The radial profile R(r) [mm⁻²].
     method : {"truncated", "brute", "clustered"}
         "clustered": the truncated sum with far samples grouped in cells (see :func:`_clustered`).
-        Samples within :meth:`DipoleProfile.radius` (``tail``) only, or all of them.
+        Samples within the profile's ``radius`` (``tail``) only, or all of them.
     tail : float
         Fraction of the profile's total allowed beyond the truncation radius.
     backend : {"numpy", "cuda"}
@@ -207,7 +207,7 @@ def _array_module(backend: str, method: str):
     return cupy
 
 
-def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfile, xp=np) -> np.ndarray:
+def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: Profile, xp=np) -> np.ndarray:
     """Every pair, in chunks of rows; ``xp`` is NumPy or CuPy (the same code runs on the GPU, with the
     profile from the CUDA kernel). Returns a NumPy array."""
     xo, xs, ps = xp.asarray(xo), xp.asarray(xs), xp.asarray(ps)
@@ -220,7 +220,7 @@ def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfil
     return out if xp is np else out.get()
 
 
-def _truncated(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipoleProfile,
+def _truncated(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: Profile,
                radius: float) -> np.ndarray:
     C = ps.shape[1]
     out = np.zeros((xo.shape[0], C))
@@ -238,7 +238,7 @@ def _truncated(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: DipolePr
     return out
 
 
-def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: DipoleProfile,
+def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile,
                radius: float) -> np.ndarray:
     """Two-level truncated sum: samples binned in cubic cells of side c; a cell whose area-weighted
     centroid lies within r_near = CLUSTER_RATIO·c of x_o contributes sample by sample, a farther one
@@ -283,7 +283,7 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
     return out
 
 
-def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_samples: int = 100_000,
+def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
            seed: int = 0) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
@@ -294,7 +294,7 @@ def render(scene: Scene, camera, profile: DipoleProfile | LambertianBRDF, *, n_s
         Objects, lights, occluders [mm].
     camera : PerspectiveCamera or OrthographicCamera
         The view.
-    profile : DipoleProfile or LambertianBRDF
+    profile : DipoleProfile, TabulatedProfile or LambertianBRDF
         The material: a radial diffusion profile (two-pass BSSRDF, see the module notes) or a BRDF
         (direct lighting only, L = ρ/π Σ E_l cos θ_l V).
     n_samples : int, default 100000
