@@ -182,15 +182,22 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         cols = np.flatnonzero(samples.object_index == obj)
         if rows.size == 0 or cols.size == 0:
             continue
-        xs, ps = samples.points[cols], power[cols]
-        # a radius wider than the object's samples keeps every pair: the brute sum is cheaper
-        if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
-            out[rows] = _brute(points[rows], xs, ps, profile, xp)
-        elif method == "clustered":
-            out[rows] = _clustered(points[rows], xs, ps, samples.area[cols], profile, radius)
-        else:
-            out[rows] = _truncated(points[rows], xs, ps, profile, radius)
+        out[rows] = _sum(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
+                         method, radius, xp)
     return out
+
+
+def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile, method: str,
+         radius: float, xp=np) -> np.ndarray:
+    """Σ_i R(|x_o − x_i|) P_i for every x_o (N, 3) over samples ``xs`` (M, 3) of powers ``ps`` (M, C)
+    and areas ``area`` (M,), by ``method`` (``radius``: the truncation radius, inf for brute force;
+    ``xp``: NumPy, or CuPy for the GPU). Every evaluator of pass 2 goes through here."""
+    # a radius wider than the samples' extent keeps every pair: the brute sum is cheaper
+    if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
+        return _brute(xo, xs, ps, profile, xp)
+    if method == "clustered":
+        return _clustered(xo, xs, ps, area, profile, radius)
+    return _truncated(xo, xs, ps, profile, radius)
 
 
 def _array_module(backend: str, method: str):
