@@ -27,7 +27,7 @@ NAME = "brdf_vs_bssrdf"
 TITLE = "BRDF vs BSSRDF: a lit sphere of five Table 1 materials, Lambertian and dipole"
 PHOTONS = 8_000      # irradiance samples on the sphere (pass 1), per material
 
-# material → sphere radius [mm]: one size for all, 0.5–2 red-channel diffusion lengths 1/σtr, so that
+# material → sphere radius [mm]: one size for all, 0.5–2.7 red-channel diffusion lengths 1/σtr, so that
 # light visibly crosses the sphere (the paper rendered its objects at such scales)
 MATERIALS = {"marble": 10.0, "skimmilk": 10.0, "wholemilk": 10.0, "ketchup": 10.0, "skin1": 10.0}
 LABELS = {"marble": "marble", "skimmilk": "skim milk", "wholemilk": "whole milk", "ketchup": "ketchup",
@@ -77,54 +77,47 @@ def make(ctx: Context) -> Output:
     fig = _draw(rows, px)
     per = "; ".join(
         f"{LABELS[r['name']]} (sphere radius {r['radius']:g} mm, σtr·radius "
-        f"{rf.fmt3(r['sigma_tr'] * r['radius'], '.2g')}, "
-        f"exposure {r['exposure']:.3g}): unlit fraction {rf.fmt3(r['frac_unlit'], '.1%')}, lit BSSRDF/BRDF "
+        f"{rf.fmt3(r['sigma_tr'] * r['radius'], '.2g')}, exposure {r['exposure']:.3g}): unlit fraction "
+        f"{rf.fmt3(r['frac_unlit'], '.1%')}, lit BSSRDF/BRDF "
         f"{rf.fmt3(r['ratio_lit'], '.2f')}" for r in rows)
     times = ", ".join(f"{LABELS[r['name']]} {r['seconds'][0]:.1f} s" for r in rows)
     r0 = rows[0]
+    radii = set(MATERIALS.values())
+    sizes = (f"{radii.pop():g} mm for every material" if len(radii) == 1 else
+             ", ".join(f"{LABELS[n]} {v:g} mm" for n, v in MATERIALS.items()))
+    red = [float(r["sigma_tr"][0] * r["radius"]) for r in rows]
+    red_lo, red_hi = min(red), max(red)
     light = ", ".join(f"{v:.2f}" for v in np.asarray(LIGHT_DIRECTION) / np.linalg.norm(LIGHT_DIRECTION))
-    spacing = ", ".join(f"{r['spacing']:.2f}" for r in rows)
+    spacings = sorted({f"{r['spacing']:.2f}" for r in rows})
+    spacing = spacings[0] if len(spacings) == 1 else ", ".join(f"{r['spacing']:.2f}" for r in rows)
     rhos = "; ".join(f"{LABELS[r['name']]} {rf.fmt3(r['rho'])}" for r in rows)
     caption = (
-        "The same sphere rendered with a Lambertian BRDF (bottom row) and with the dipole BSSRDF (top row) "
-        "of "
-        "five materials of Jensen et al. 2001, Table 1 (σ's, σa per RGB channel in mm⁻¹ from "
-        "bssrdf.materials; "
-        "η 1.3, marble 1.5; air outside). Scene scale: sphere radius "
-        f"{', '.join(f'{LABELS[n]} {v:g} mm' for n, v in MATERIALS.items())} "
-        "— 0.5–2 diffusion lengths 1/σtr of the red channel (σtr·radius below), so that light crosses a "
-        "good "
-        "part of the sphere, as at the scales the paper rendered. One distant white light of irradiance "
-        f"{IRRADIANCE:g} W mm⁻² "
-        f"travelling along ({light}) "
-        f"(from behind-left and above; the camera looks along +y from {DISTANCE:g} radii, vertical field of "
-        "view "
-        f"{FOV:g}°, {px}×{px} pixels, one ray per pixel). BSSRDF: Jensen & Buhler 2002's two passes "
-        f"(bssrdf.render.render, method None = the backend's default evaluator, backend {ctx.backend!r}): "
-        f"{r0['n_samples']:,} irradiance samples on the sphere (Fibonacci lattice under a random rotation; "
-        f"seed {ctx.seed} + material index, {ctx.seed}–{ctx.seed + len(rows) - 1}; these samples are the "
-        f"figure's 'photons' setting; spacing {spacing} mm), "
-        "L = F_t(η, cos θ_o) Σ R_d(|x_o − x_i|) E_t,i A_i / π with E_t = F_t(η, cos θ_i) E cos θ_i and "
-        "chord "
-        "distances. BRDF: ρ/π E cos θ_i with ρ = F_t(η, 1) T_h(η) R_tot per channel (the same radiosity as "
-        "the "
-        f"BSSRDF for a flat slab lit along its normal): ρ = "
-        f"{rhos}. No Monte Carlo. "
-        "Both images of a material share one exposure (the BRDF image's brightest channel → "
-        f"{EXPOSURE_PEAK:g}; "
-        f"linear radiance × exposure, clamped, sRGB transfer curve). Bottom panels: radiance along the "
-        f"horizontal line through the sphere's centre (solid BSSRDF, dashed BRDF, per channel). "
-        "Measured, per material: the fraction of the BSSRDF image's radiance (summed over the sphere's "
-        "pixels, "
-        "R / G / B) in pixels that the light does not reach (where the BRDF is black), and the BSSRDF/BRDF "
-        "ratio "
-        f"of the radiance summed over the lit pixels: {per}. The BRDF's unlit half is exactly black; the "
-        "BSSRDF "
-        f"carries light around the terminator and through the sphere, most in the channels of smallest σtr "
-        f"(red in skin and ketchup), and softens the lit side's shading. The lit ratio is below 1 "
-        "where the light leaves the lit side for the unlit one and because the BSSRDF's exitance leaves "
-        "with "
-        f"F_t(η, cos θ_o) rather than uniformly. Render times (BSSRDF, pass 1 + 2): {times}."
+        "The same sphere rendered with the dipole BSSRDF (top row) and with a Lambertian BRDF (middle row) "
+        "of five materials of Jensen et al. 2001, Table 1 (σ's, σa per RGB channel in mm⁻¹ from "
+        "bssrdf.materials; η 1.3, marble 1.5; air outside). Scene scale: sphere radius "
+        f"{sizes} — {red_lo:.1f}–{red_hi:.1f} diffusion lengths 1/σtr of the red channel (σtr·radius "
+        "below), so that light crosses a good part of the sphere, as at the "
+        f"scales the paper rendered. One distant white light of irradiance {IRRADIANCE:g} W mm⁻² travelling "
+        f"along ({light}) (from behind-left and above; the camera looks along +y from {DISTANCE:g} radii, "
+        f"vertical field of view {FOV:g}°, {px}×{px} pixels, one ray per pixel). BSSRDF: Jensen & Buhler "
+        "2002's two passes (bssrdf.render.render, method None = the backend's default evaluator, backend "
+        f"{ctx.backend!r}): {r0['n_samples']:,} irradiance samples on the sphere (Fibonacci lattice under a "
+        f"random rotation; seed {ctx.seed} + material index, {ctx.seed}–{ctx.seed + len(rows) - 1}; these "
+        f"samples are the figure's 'photons' setting; spacing {spacing} mm), L = F_t(η, cos θ_o) Σ R_d(|x_o "
+        "− x_i|) E_t,i A_i / π with E_t = F_t(η, cos θ_i) E cos θ_i and chord distances. BRDF: ρ/π E cos "
+        "θ_i with ρ = F_t(η, 1) T_h(η) R_tot per channel (the same radiosity as the BSSRDF for a flat slab "
+        f"lit along its normal): ρ = {rhos}. No Monte Carlo. Both images of a material share one exposure "
+        f"(the BRDF image's brightest channel → {EXPOSURE_PEAK:g}; linear radiance × exposure, clamped, sRGB "
+        "transfer curve). Bottom panels: radiance along the horizontal line through the sphere's centre "
+        "(solid BSSRDF, dashed BRDF, per channel). Measured, per material: the fraction of the BSSRDF "
+        "image's radiance (summed over the sphere's pixels, R / G / B) in pixels that the light does not "
+        "reach (where the BRDF is black), and the BSSRDF/BRDF ratio of the radiance summed over the lit "
+        f"pixels: {per}. The BRDF's unlit half is exactly black; the BSSRDF carries light around the "
+        "terminator and through the sphere, most in the channels of smallest σtr (red in skin and ketchup), "
+        "and softens the lit side's shading. The lit ratio is below 1 because part of the light that enters "
+        "the lit side leaves from the unlit side, and because the BSSRDF's entry transmittance "
+        "F_t(η, cos θ_i) falls at oblique incidence, where the matched BRDF's albedo (set at normal "
+        f"incidence) does not. Render times (BSSRDF, pass 1 + 2): {times}."
     )
     params = {"materials": {n: {"sphere_radius_mm": v} for n, v in MATERIALS.items()},
               "light_direction": list(LIGHT_DIRECTION), "irradiance_W_mm2": IRRADIANCE,
