@@ -185,16 +185,18 @@ def make(ctx: Context) -> Output:
         "No Monte Carlo here (d04 compares the layered model with Monte Carlo through a similar stack)."
     )
     data = {"r": r_plot, "R_layered": curves["layered"], "R_dermis_dipole": curves["dermis"],
-            "image_layered": lay["image"], "image_dermis": der["image"], "image_brdf": lam.image,
-            "near_field_layered": lay["near"], "near_field_dermis": der["near"],
+            "image_layered": lay["image"].astype(np.float32), "image_dermis": der["image"].astype(np.float32),
+            "image_brdf": lam.image.astype(np.float32),
+            "near_field_total": np.stack([lay["p_near"], der["p_near"]]),
             "total_R": np.stack([lay["total"], der["total"]]), "r50": np.stack([lay["r50"], der["r50"]]),
             "r90": np.stack([lay["r90"], der["r90"]])}
     units = {"r": "mm", "R_layered": "mm^-2 (r x RGB), per unit power entering",
              "R_dermis_dipole": "mm^-2 (r x RGB), per unit power entering",
-             "image_layered": "W mm^-2 sr^-1 (H x W x RGB)", "image_dermis": "W mm^-2 sr^-1 (H x W x RGB)",
-             "image_brdf": "W mm^-2 sr^-1 (H x W x RGB)",
-             "near_field_layered": "W mm^-2 sr^-1, the local term within r_c (included in image_layered)",
-             "near_field_dermis": "W mm^-2 sr^-1, the local term within r_c (included in image_dermis)",
+             "image_layered": "W mm^-2 sr^-1 (H x W x RGB, float32)",
+             "image_dermis": "W mm^-2 sr^-1 (H x W x RGB, float32)",
+             "image_brdf": "W mm^-2 sr^-1 (H x W x RGB, float32)",
+             "near_field_total": "1 (rows layered, dermis; columns R, G, B): P_c, the part within r_c added "
+                                 "as a local term",
              "total_R": "1 (rows layered, dermis; columns R, G, B)", "r50": "mm (rows layered, dermis)",
              "r90": "mm (rows layered, dermis)"}
     params = {"layers": [{"name": nm, "sigma_a": list(map(float, L.medium.sigma_a)),

@@ -95,10 +95,12 @@ def make(ctx: Context) -> Output:
                          n=len(sub.samples.area), spacing=float(np.sqrt(sub.samples.area[0])), seed=seed,
                          seconds=t_sub, probes=probes, probes_r=probes_r,
                          exposure=0.9 / float(lam.image.max())))
-        data.update({f"{name}/bssrdf": sub.image, f"{name}/brdf": lam.image, f"{name}/exact": exact,
+        data.update({f"{name}/bssrdf": sub.image.astype(np.float32),
+                     f"{name}/brdf": lam.image.astype(np.float32),
+                     f"{name}/exact": exact,
                      f"{name}/bssrdf_row_mean": line})
-        units.update({f"{name}/bssrdf": "W mm^-2 sr^-1 (H x W x RGB)",
-                      f"{name}/brdf": "W mm^-2 sr^-1 (H x W x RGB)",
+        units.update({f"{name}/bssrdf": "W mm^-2 sr^-1 (H x W x RGB, float32)",
+                      f"{name}/brdf": "W mm^-2 sr^-1 (H x W x RGB, float32)",
                       f"{name}/exact": "W mm^-2 sr^-1 (W x RGB), exact half-plane integral at pixel centres",
                       f"{name}/bssrdf_row_mean": "W mm^-2 sr^-1 (W x RGB), mean over the strip's rows"})
 
