@@ -287,3 +287,24 @@ def test_tabulated_slab_transmission_and_errors():
         render.TabulatedProfile(SLAB)
     with pytest.raises(ValueError, match="tail"):
         slab.radius(0.0)
+
+
+def test_exr_read_back_by_mitsuba(tmp_path):
+    """write_exr's files open in an independent reader (Mitsuba 3's Bitmap, OpenEXR's library)."""
+    mi = pytest.importorskip("mitsuba")
+    mi.set_variant("scalar_rgb")
+    img = np.random.default_rng(0).random((5, 7, 3)) * 100.0
+    render.write_exr(tmp_path / "rgb.exr", img)
+    back = np.array(mi.Bitmap(str(tmp_path / "rgb.exr")))
+    np.testing.assert_array_equal(back, img.astype(np.float32))
+    render.write_exr(tmp_path / "half.exr", img, pixel_type="half")
+    np.testing.assert_allclose(np.array(mi.Bitmap(str(tmp_path / "half.exr"))), img, rtol=1e-3)
+    render.write_exr(tmp_path / "y.exr", img[:, :, 1])
+    back = np.array(mi.Bitmap(str(tmp_path / "y.exr"))).reshape(5, 7)
+    np.testing.assert_array_equal(back, img[:, :, 1].astype(np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        render.write_exr(tmp_path / "bad.exr", np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="half"):
+        render.write_exr(tmp_path / "big.exr", np.full((2, 2), 1e6), pixel_type="half")
+    with pytest.raises(ValueError, match="finite"):
+        render.write_exr(tmp_path / "nan.exr", np.full((2, 2), np.nan))

@@ -18,7 +18,7 @@ from .camera import OrthographicCamera, PerspectiveCamera
 from .geometry import Plane, Sphere, SurfaceSamples
 from .lights import DirectionalLight, PointLight
 from .materials import DipoleProfile, LambertianBRDF, Profile, TabulatedProfile, hemispherical_transmittance
-from .output import srgb_encode, tonemap, write_npy, write_png
+from .output import srgb_encode, tonemap, write_exr, write_npy, write_png
 from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradiance_samples, render
 from .scene import Scene
 
@@ -27,5 +27,5 @@ __all__ = [
     "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Sphere",
     "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
     "irradiance_samples", "render",
-    "srgb_encode", "tonemap", "write_npy", "write_png",
+    "srgb_encode", "tonemap", "write_exr", "write_npy", "write_png",
 ]
