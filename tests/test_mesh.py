@@ -156,6 +156,24 @@ def test_mesh_validation():
     np.testing.assert_allclose(sq.face_normals, [[0, 0, 1.0]] * 2)
 
 
+def test_mesh_occluder_casts_a_shadow():
+    """A box above x > 0 of a plane lit from straight above: no light under it, E elsewhere; the
+    box as an object hides the plane behind it from the camera, and its own top is lit."""
+    plane = render.Plane((0, 0, 0), (0, 0, 1), (10.0, 10.0))
+    blocker = render.box((5.0, 0.0, 3.0), (10.0, 30.0, 1.0))
+    scene = render.Scene([plane], [render.DirectionalLight((0, 0, -1), 2.0)], occluders=[blocker])
+    pts = np.array([[-3.0, 0, 0], [-0.1, 2.0, 0], [0.1, -2.0, 0], [3.0, 0, 0]])
+    E = render.pipeline.incident_irradiance(scene, pts, np.tile([0, 0, 1.0], (4, 1)), 1)[:, 0]
+    np.testing.assert_array_equal(E, [2.0, 2.0, 0.0, 0.0])
+    both = render.Scene([plane, blocker], scene.lights)
+    cam = render.OrthographicCamera((0, 0, 20), (0, 0, 0), up=(0, 1, 0), view_height=4.0, width=4, height=4)
+    res = render.render(both, cam, render.LambertianBRDF(0.5))
+    np.testing.assert_allclose(res.image[..., 0], 0.5 / np.pi * 2.0)      # plane on the left, box top right
+    hits = both.trace(*(a.reshape(-1, 3) for a in cam.rays()))
+    np.testing.assert_array_equal(hits.index.reshape(4, 4), [[0, 0, 1, 1]] * 4)
+    np.testing.assert_allclose(hits.points[hits.index == 1][:, 2], 3.5)
+
+
 # -- OBJ files -----------------------------------------------------------------------------------
 def test_obj_round_trip(tmp_path):
     for smooth in (False, True):

@@ -1,5 +1,11 @@
 """Triangle meshes for the renderer: validation, ray intersection with a bounding-volume hierarchy,
-area-proportional low-discrepancy sampling, OBJ files and procedural shapes.
+even surface sampling (a midpoint grid in each triangle), OBJ files and procedural shapes.
+
+>>> from bssrdf import render
+>>> ball = render.icosphere(radius=10.0, subdivisions=3, smooth=True)      # 1280 triangles
+>>> scene = render.Scene(objects=[ball], lights=[render.DirectionalLight((0, 1, -1), 1.0)])
+>>> ball.faces.shape, round(ball.area / (4 * 3.14159265 * 100), 3)
+((1280, 3), 0.995)
 
 Lengths in mm. A :class:`Mesh` answers the same questions as :class:`~bssrdf.render.Sphere` and
 :class:`~bssrdf.render.Plane` (``area``, ``size``, ``intersect``, ``normal``, ``sample``), plus
@@ -294,15 +300,15 @@ class Mesh:
         """About ``n`` points spread evenly over the triangles, with the area each stands for [mm²].
 
         Triangle k, whose share of ``n`` is x_k = n A_k / A, is cut into m_k² congruent triangles
-        (its edges split in m_k, m_k² the square nearest c x_k) and gets one point at the centroid of each, standing
-        for A_k / m_k²: the midpoint rule on a regular triangular grid (second-order accurate for a
-        smooth integrand, evenly spaced, with no random noise). The factor c (between 1/4 and 4) brings
-        the total Σ m_k² nearest to ``n``; the areas are exact either way (they sum to the mesh's
-        area), and about A/n each. Triangles too small for one point of their own (m_k = 0) share
-        the remaining points on a randomly shifted Fibonacci lattice (i/k, frac(i·φ)) laid along
-        their cumulative area and mapped into each triangle by Heitz's (2019) area-preserving
-        square-to-triangle map, each point standing for their total area over their count. So
-        Σ g(x_i) A_i is a quadrature of ∫ g dA. ``rng`` only shifts that lattice.
+        (its edges split in m_k, m_k² the square nearest c x_k) and gets one point at the centroid of
+        each, standing for A_k / m_k²: the midpoint rule on a regular triangular grid (second-order
+        accurate for a smooth integrand, evenly spaced, with no random noise). The factor c (between
+        1/4 and 4) brings the total Σ m_k² nearest to ``n``; the areas are exact either way (they sum
+        to the mesh's area), and about A/n each. Triangles too small for one point of their own
+        (m_k = 0) share the remaining points on a randomly shifted Fibonacci lattice (i/k, frac(i·φ))
+        laid along their cumulative area and mapped into each triangle by Heitz's (2019)
+        area-preserving square-to-triangle map, each point standing for their total area over their
+        count. So Σ g(x_i) A_i is a quadrature of ∫ g dA. ``rng`` only shifts that lattice.
         """
         n = _count(n)
         x = n * self.face_areas / self.area
@@ -482,7 +488,7 @@ def _moller_trumbore(o, d, rr, tri_axes, tri) -> np.ndarray:
         qx, qy, qz = sy * az - sz * ay, sz * ax - sx * az, sx * ay - sy * ax      # s × e1
         v = (dx * qx + dy * qy + dz * qz) * inv
         t = (bx * qx + by * qy + bz * qz) * inv
-    ok = (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & np.isfinite(t)
+        ok = (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & np.isfinite(t)
     return np.where(ok, t, np.inf)
 
 
