@@ -211,7 +211,7 @@ f 1/1/1 2/1/1 3/1/1 4/1/1
     np.testing.assert_array_equal(sq.faces, [[0, 1, 2], [0, 2, 3]])
     assert sq.area == pytest.approx(1.0)
     np.testing.assert_allclose(sq.vertex_normals, [[0, 0, 1.0]] * 4)
-    tet = """v 0 0 0
+    tet = """v 0 0 0 1.0 0.5 0.5
 v 1 0 0
 v 0 1 0
 v 0 0 1
@@ -228,7 +228,9 @@ f 2 3 4
         "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4\n": r"sq.obj:4: vertex index 4 is out of range \(1..3",
         "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n": r"sq.obj:4: vertex index 0",
         "v 0 0 0\nv 1 0 x\nv 0 1 0\nf 1 2 3\n": r"sq.obj:2: 'v' coordinates must be numbers",
-        "v 0 0 0\nv 1 0\n": r"sq.obj:2: 'v' needs 3",
+        "v 0 0 0\nv 1 0\n": r"sq.obj:2: 'v' needs at least 3",
+        "v 0 0 0\nv 1 0 0\nv 0 1 0\nvn 0 0 1 2\nf 1 2 3\n": r"sq.obj:4: 'vn' needs 3",
+        "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1/1/1 2 3\n": r"sq.obj:4: malformed face corner",
         "# c\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\n": r"sq.obj:5: a face needs at least 3",
         "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1//1 2//1 3//1\n": r"sq.obj:4: normal index 1 is out of range",
         "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 a 3\n": r"sq.obj:4: vertex index 'a'",

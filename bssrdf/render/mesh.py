@@ -532,9 +532,10 @@ def _obj_index(token: str, count: int, kind: str, where: str) -> int:
 def load_obj(path: str | os.PathLike, scale: float = 1.0) -> Mesh:
     """Read a Wavefront OBJ file into a :class:`Mesh`.
 
-    Reads ``v x y z [w]`` (w ignored), ``vn x y z`` and ``f`` lines whose corners are ``v``, ``v/vt``,
-    ``v//vn`` or ``v/vt/vn`` (1-based; negative indices count back from the last one defined);
-    polygons of more than three corners are split into a fan (0, k, k+1) — correct for convex ones.
+    Reads ``v x y z …`` (what follows z, a w or vertex colours, is ignored), ``vn x y z`` and ``f``
+    lines whose corners are ``v``, ``v/vt``, ``v//vn`` or ``v/vt/vn`` (1-based; negative indices count
+    back from the last one defined); polygons of more than three corners are split into a fan
+    (0, k, k+1) — correct for convex ones.
     ``#`` starts a comment; other statements (``vt``, ``o``, ``g``, ``s``, ``usemtl``, ``mtllib``, …)
     are ignored. Vertex normals are used when every face gives one at every corner; a corner normal
     that differs from another corner's at the same position splits the vertex.
@@ -558,7 +559,7 @@ def load_obj(path: str | os.PathLike, scale: float = 1.0) -> Mesh:
     verts: list[list[float]] = []
     norms: list[list[float]] = []
     corners: list[tuple[int, int]] = []          # (v, vn) per triangle corner
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.split("#", 1)[0].strip()
             if not line:
@@ -566,10 +567,9 @@ def load_obj(path: str | os.PathLike, scale: float = 1.0) -> Mesh:
             where = f"{path}:{lineno}"
             key, *rest = line.split()
             if key in ("v", "vn"):
-                want = 3
-                if len(rest) < want or (key == "vn" and len(rest) > 3) or len(rest) > 4:
-                    raise ValueError(f"{where}: '{key}' needs {'3' if key == 'vn' else '3 (or 4)'} numbers; "
-                                     f"got {line!r}")
+                if len(rest) < 3 or (key == "vn" and len(rest) > 3):
+                    count = "3" if key == "vn" else "at least 3"
+                    raise ValueError(f"{where}: '{key}' needs {count} numbers; got {line!r}")
                 try:
                     xyz = [float(x) for x in rest[:3]]
                 except ValueError:
