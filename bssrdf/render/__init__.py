@@ -15,7 +15,7 @@ unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the eq
 """
 
 from .camera import OrthographicCamera, PerspectiveCamera
-from .geometry import Plane, Sphere, SurfaceSamples
+from .geometry import BACK, FRONT, Plane, Slab, Sphere, SurfaceSamples
 from .lights import DirectionalLight, PointLight
 from .materials import DipoleProfile, LambertianBRDF, Profile, TabulatedProfile, hemispherical_transmittance
 from .output import srgb_encode, tonemap, write_npy, write_png
@@ -23,9 +23,9 @@ from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradi
 from .scene import Scene
 
 __all__ = [
-    "DipoleProfile", "DirectionalLight", "IrradianceSamples", "LambertianBRDF", "METHODS",
-    "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Sphere",
-    "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
+    "BACK", "DipoleProfile", "DirectionalLight", "FRONT", "IrradianceSamples", "LambertianBRDF", "METHODS",
+    "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Slab",
+    "Sphere", "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
     "irradiance_samples", "render",
     "srgb_encode", "tonemap", "write_npy", "write_png",
 ]

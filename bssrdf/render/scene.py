@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import EPSILON, Plane, Sphere
+from .geometry import EPSILON, Plane, Slab, Sphere
 from .lights import DirectionalLight, PointLight
 
 __all__ = ["Scene"]
 
-Shape = Sphere | Plane
+Shape = Sphere | Plane | Slab
 Light = DirectionalLight | PointLight
 
 
@@ -20,7 +20,8 @@ class Scene:
     """Objects [mm] shaded with the renderer's material, lights, and shadow-only occluders.
 
     Occluders block light (shadow rays) but are not seen by the camera. Subsurface transport is
-    computed within each object separately (light does not cross between objects).
+    computed within each object separately (light does not cross between objects); within a
+    :class:`~bssrdf.render.geometry.Slab` it crosses from one face to the other.
     """
 
     objects: tuple = ()
@@ -33,8 +34,8 @@ class Scene:
         if not self.objects:
             raise ValueError("objects must hold at least one shape; got none")
         for s in self.objects + self.occluders:
-            if not isinstance(s, (Sphere, Plane)):
-                raise TypeError(f"shapes must be Sphere or Plane; got {type(s).__name__}")
+            if not isinstance(s, (Sphere, Plane, Slab)):
+                raise TypeError(f"shapes must be Sphere, Plane or Slab; got {type(s).__name__}")
         for li in self.lights:
             if not isinstance(li, (DirectionalLight, PointLight)):
                 raise TypeError(f"lights must be DirectionalLight or PointLight; got {type(li).__name__}")
