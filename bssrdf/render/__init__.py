@@ -20,6 +20,7 @@ from .lights import DirectionalLight, PointLight
 from .materials import DipoleProfile, LambertianBRDF, Profile, TabulatedProfile, hemispherical_transmittance
 from .output import srgb_encode, tonemap, write_npy, write_png
 from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradiance_samples, render
+from .reference import mc_slab_profile, simulate_slab, table_from_mc
 from .scene import Scene
 
 __all__ = [
@@ -27,5 +28,5 @@ __all__ = [
     "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Slab",
     "Sphere", "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
     "irradiance_samples", "render",
-    "srgb_encode", "tonemap", "write_npy", "write_png",
+    "mc_slab_profile", "simulate_slab", "srgb_encode", "table_from_mc", "tonemap", "write_npy", "write_png",
 ]
