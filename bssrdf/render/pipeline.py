@@ -195,7 +195,9 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     Notes
     -----
     A point on a slab belongs to the face whose plane is nearer (found from the object's samples,
-    ``samples.face``); the transmitted sum uses the truncation radius of ``profile.transmission``.
+    ``samples.face``); the transmitted sum uses the truncation radius of ``profile.transmission``. A
+    slab's samples with no power (unlit: a back-lit slab's front face, shadows) are left out of its
+    sums, which changes nothing but the time.
     """
     _check_method(method)
     xp = _array_module(backend, method)
@@ -208,9 +210,14 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         cols = np.flatnonzero(samples.object_index == obj)
         if rows.size == 0 or cols.size == 0:
             continue
-        if samples.face is not None and samples.face[cols[0]] >= 0 and _has_T(profile):
-            _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp)
-            continue
+        if samples.face is not None and samples.face[cols[0]] >= 0:
+            # a slab: unlit samples (a back-lit slab's whole front face, shadows) add nothing; skip them
+            if _has_T(profile):
+                _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp)
+                continue
+            cols = cols[np.any(power[cols] != 0, axis=1)]
+            if cols.size == 0:
+                continue
         out[rows] = _sum(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
                          method, radius, xp)
     return out
@@ -237,15 +244,20 @@ def _slab_sums(out: np.ndarray, points: np.ndarray, rows: np.ndarray, cols: np.n
     T = profile.transmission
     radius_T = T.radius(tail) if method != "brute" else np.inf
     flat = xs - np.outer(xs @ n, n)                          # projections onto the plane through 0
+    lit = np.any(power[cols] != 0, axis=1)                   # unlit samples add nothing
     for f, same, other in ((0, front, back), (1, back, front)):
         r = rows[point_face == f]
         if r.size == 0:
             continue
         xo = points[r]
+        same, other = same[lit[same]], other[lit[other]]
         s, o = cols[same], cols[other]
-        out[r] = (_sum(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp)
-                  + _sum(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T, method,
-                         radius_T, xp))
+        out[r] = 0.0
+        if s.size:
+            out[r] += _sum(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp)
+        if o.size:
+            out[r] += _sum(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T, method,
+                           radius_T, xp)
 
 
 def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile, method: str,
