@@ -192,8 +192,10 @@ def make(ctx: Context) -> Output:
         + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + "."
     )
     data = {"x": x, "y": y, "scanline_row": np.array(row), "lit_level": level,
-            "image_dipole": images["dipole"], "image_multipole": images["multipole"],
-            "image_mc": images["Monte Carlo"], "mc_table_r": mc_table.r, "mc_table_T": mc_table.T,
+            "image_dipole": images["dipole"].astype(np.float32),          # float32: half the file
+            "image_multipole": images["multipole"].astype(np.float32),
+            "image_mc": images["Monte Carlo"].astype(np.float32),
+            "mc_table_r": mc_table.r, "mc_table_T": mc_table.T,
             "mc_table_R": mc_table.R, "mc_T_r_stderr": np.stack([r.stderr("T_r") for r in results], axis=1),
             "mc_r_edges": results[0].r_edges, "total_T_multipole": T_mp, "total_T_mc": T_mc,
             "total_T_mc_stderr": T_err, "transmitted_dipole": T_dip}
