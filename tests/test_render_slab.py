@@ -194,3 +194,16 @@ def test_back_lit_slot_multipole_matches_mc_and_dipole_does_not():
     assert mp_abs < 0.03 and mp_rel < 0.08, (mp_abs, mp_rel)
     assert dp_abs > 0.3 and dp_rel > 0.3 and dp_centre < 0.7, (dp_abs, dp_rel, dp_centre)
     assert dp_abs > 10 * mp_abs
+
+
+@pytest.mark.cuda
+def test_gpu_slab_brute_force_matches_numpy():
+    """The CuPy brute-force sums of a back-lit slab (R and T of the multipole's table, interpolated on
+    the GPU; the dipole from the CUDA kernel) equal the NumPy ones. Written without a GPU; not yet run."""
+    occ = render.Plane((2.0, 0, -D - 1.0), (0, 0, 1), (2.0, 4.0))
+    scene = _back_lit(3.0, occluders=[occ])
+    cam = render.OrthographicCamera((0, 0, 10), (0, 0, 0), up=(0, 1, 0), view_height=2.0, width=16, height=8)
+    for prof in (render.TabulatedProfile(profile_table(GREEN, thickness=D)), render.DipoleProfile(GREEN)):
+        cpu = render.render(scene, cam, prof, n_samples=8000, method="brute", backend="numpy")
+        gpu = render.render(scene, cam, prof, n_samples=8000, backend="cuda")
+        np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())
