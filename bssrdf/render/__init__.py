@@ -12,6 +12,19 @@ unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the eq
 >>> result = render.render(scene, camera, profile, n_samples=20_000)
 >>> result.image.shape
 (64, 64, 3)
+
+Thin objects lit from behind: a :class:`Slab` (two faces, d apart) with a profile that has T(r), the
+multipole of Donner & Jensen 2005 (:class:`TabulatedProfile` of a slab's
+:func:`bssrdf.export.table.profile_table`); :func:`mc_slab_profile` gives the Monte Carlo reference:
+
+>>> from bssrdf.export.table import profile_table
+>>> paper = bssrdf.Medium(sigma_a=0.05, sigma_s=50.0, g=0.8, eta=1.5)
+>>> slab = render.Scene(objects=[render.Slab((0, 0, 0), (0, 0, 1), (5.0, 5.0), 0.5)],
+...                     lights=[render.DirectionalLight(direction=(0, 0, 1))])     # from behind
+>>> front = render.OrthographicCamera((0, 0, 10), (0, 0, 0), up=(0, 1, 0), width=8, height=8)
+>>> multipole = render.TabulatedProfile(profile_table(paper, thickness=0.5))
+>>> render.render(slab, front, multipole, n_samples=20_000).image.shape
+(8, 8, 1)
 """
 
 from .camera import OrthographicCamera, PerspectiveCamera
