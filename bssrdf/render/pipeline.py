@@ -20,6 +20,19 @@ Pass 2 (evaluation): for each visible point x_o, the diffuse exitance below the 
 which is ∫∫ S_d L_i cos θ_i dω_i dA with S_d = (1/π) F_t(η, ω_i) R(r) F_t(η, ω_o) (Jensen et al.
 2001). Distances are Euclidean (chords on curved surfaces), as in Jensen & Buhler.
 
+Thin slabs (:class:`~bssrdf.render.geometry.Slab`): samples and evaluation points carry the face
+they lie on. For x_o on one face, the sum runs over the same face's samples with R(|x_o − x_i|) and,
+when the profile has a transmittance (``TabulatedProfile.has_transmission``: the multipole of a
+slab, Donner & Jensen 2005, a finite layered stack, or a Monte Carlo table of the slab), over the
+other face's samples with T(r_∥),
+
+    M_d(x_o) = Σ_{same face} R(|x_o − x_i|) E_t,i A_i + Σ_{other face} T(r_∥) E_t,i A_i,
+
+r_∥ the distance along the slab (both points projected onto its plane), each sum with its own
+profile's truncation radius. A profile without T (the dipole) sums every sample of the slab with
+R at Euclidean distance, the back face's at |x_o − x_i| ≥ d: how a dipole-based renderer (Jensen &
+Buhler 2002) lets light through a thin object.
+
 Evaluators of the sum: ``"brute"`` sums over every sample (NumPy, in chunks; the reference that
 a GPU kernel will mirror); ``"truncated"`` sums only samples within the profile's truncation
 radius (where less than ``tail`` of its total remains), found with a k-d tree (scipy cKDTree).
@@ -36,7 +49,7 @@ from scipy.spatial import cKDTree
 
 from .. import backend as _backend
 from ..fresnel import F_t
-from .geometry import SurfaceSamples
+from .geometry import Slab, SurfaceSamples
 from .materials import LambertianBRDF, Profile
 from .scene import Scene
 from .specular import Specular, specular_radiance
@@ -64,6 +77,9 @@ class IrradianceSamples:
         Index of the scene object each sample lies on.
     E_t : ndarray, shape (N, C)
         Irradiance transmitted into the medium [W mm⁻²] (Fresnel-weighted, shadowed).
+    face : ndarray of int, shape (N,), or None
+        The face of each sample on a :class:`~bssrdf.render.geometry.Slab` (0 front, 1 back) and
+        −1 on other shapes; None when the scene has no slab.
     """
 
     points: np.ndarray
@@ -71,6 +87,7 @@ class IrradianceSamples:
     area: np.ndarray
     object_index: np.ndarray
     E_t: np.ndarray
+    face: np.ndarray | None = None
 
     @property
     def power(self) -> np.ndarray:
@@ -135,8 +152,11 @@ def irradiance_samples(scene: Scene, profile: Profile, n_samples: int,
     normals = np.concatenate([p.normals for p in parts])
     area = np.concatenate([p.area for p in parts])
     index = np.concatenate([np.full(len(p.area), i) for i, p in enumerate(parts)])
+    face = None
+    if any(p.face is not None for p in parts):
+        face = np.concatenate([p.face if p.face is not None else np.full(len(p.area), -1) for p in parts])
     E_t = incident_irradiance(scene, points, normals, profile.n_channels, profile.eta)
-    return IrradianceSamples(points, normals, area, index, E_t)
+    return IrradianceSamples(points, normals, area, index, E_t, face)
 
 
 def _check_method(method: str) -> str:
@@ -148,7 +168,8 @@ def _check_method(method: str) -> str:
 def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSamples,
              profile: Profile, *, method: str = "truncated", tail: float = 1e-3,
              backend: str = "numpy") -> np.ndarray:
-    """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object.
+    """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object
+    (on a slab: R over the same face, T(r_∥) over the other when the profile has T; module notes).
 
     Parameters
     ----------
@@ -159,7 +180,7 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     samples : IrradianceSamples
         From :func:`irradiance_samples`.
     profile : DipoleProfile or TabulatedProfile
-        The radial profile R(r) [mm⁻²].
+        The radial profile R(r) [mm⁻²] (and T(r) [mm⁻²] of a slab, ``profile.transmission``).
     method : {"truncated", "brute", "clustered"}
         "clustered": the truncated sum with far samples grouped in cells (see :func:`_clustered`).
         Samples within the profile's ``radius`` (``tail``) only, or all of them.
@@ -171,6 +192,13 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     Returns
     -------
     ndarray, shape (N, C)
+
+    Notes
+    -----
+    A point on a slab belongs to the face whose plane is nearer (found from the object's samples,
+    ``samples.face``); the transmitted sum uses the truncation radius of ``profile.transmission``. A
+    slab's samples with no power (unlit: a back-lit slab's front face, shadows) are left out of its
+    sums, which changes nothing but the time.
     """
     _check_method(method)
     xp = _array_module(backend, method)
@@ -183,9 +211,54 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         cols = np.flatnonzero(samples.object_index == obj)
         if rows.size == 0 or cols.size == 0:
             continue
+        if samples.face is not None and samples.face[cols[0]] >= 0:
+            # a slab: unlit samples (a back-lit slab's whole front face, shadows) add nothing; skip them
+            if _has_T(profile):
+                _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp)
+                continue
+            cols = cols[np.any(power[cols] != 0, axis=1)]
+            if cols.size == 0:
+                continue
         out[rows] = _sum(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
                          method, radius, xp)
     return out
+
+
+def _has_T(profile: Profile) -> bool:
+    return bool(getattr(profile, "has_transmission", False))
+
+
+def _slab_sums(out: np.ndarray, points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               samples: IrradianceSamples, power: np.ndarray, profile: Profile, method: str, tail: float,
+               radius: float, xp) -> None:
+    """One slab's pass 2 with a profile that has T(r): R over the same face's samples, T(r_∥) over the
+    other face's (both projected onto the slab's plane), into ``out[rows]``."""
+    face = samples.face[cols]
+    xs = samples.points[cols]
+    front, back = np.flatnonzero(face == 0), np.flatnonzero(face == 1)
+    if front.size == 0 or back.size == 0:
+        raise ValueError("a slab's samples must lie on both of its faces (samples.face holds one face only)")
+    n = samples.normals[cols[front[0]]]                      # the front face's outward normal
+    depth = float((xs[front[0]] - xs[back[0]]) @ n)          # the slab's thickness [mm]
+    x = points[rows]
+    point_face = np.where((x - xs[front[0]]) @ n > -0.5 * depth, 0, 1)
+    T = profile.transmission
+    radius_T = T.radius(tail) if method != "brute" else np.inf
+    flat = xs - np.outer(xs @ n, n)                          # projections onto the plane through 0
+    lit = np.any(power[cols] != 0, axis=1)                   # unlit samples add nothing
+    for f, same, other in ((0, front, back), (1, back, front)):
+        r = rows[point_face == f]
+        if r.size == 0:
+            continue
+        xo = points[r]
+        same, other = same[lit[same]], other[lit[other]]
+        s, o = cols[same], cols[other]
+        out[r] = 0.0
+        if s.size:
+            out[r] += _sum(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp)
+        if o.size:
+            out[r] += _sum(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T, method,
+                           radius_T, xp)
 
 
 def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile, method: str,
@@ -291,6 +364,24 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
     return out
 
 
+def _check_slabs(scene: Scene, profile: Profile) -> None:
+    """A profile with T(r) must be the slab's: the same thickness, one medium on both sides."""
+    if not _has_T(profile):
+        return
+    table = profile.table
+    for k, s in enumerate(scene.objects):
+        if not isinstance(s, Slab):
+            continue
+        d = table.thickness
+        if d is None or abs(d - s.thickness) > 1e-6 * s.thickness:
+            raise ValueError(f"scene.objects[{k}].thickness must equal the profile's slab thickness "
+                             f"{d!r} mm; got {s.thickness!r} mm")
+        if not np.allclose(table.n_above, table.n_below, rtol=0, atol=1e-12):
+            raise ValueError("a rendered slab sits in one medium: the profile's n_below must equal its "
+                             f"n_above {np.asarray(table.n_above).tolist()}; got "
+                             f"{np.asarray(table.n_below).tolist()}")
+
+
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
            seed: int = 0, specular: Specular | None = None) -> RenderResult:
@@ -304,7 +395,9 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         The view.
     profile : DipoleProfile, TabulatedProfile or LambertianBRDF
         The material: a radial diffusion profile (two-pass BSSRDF, see the module notes) or a BRDF
-        (direct lighting only, L = ρ/π Σ E_l cos θ_l V).
+        (direct lighting only, L = ρ/π Σ E_l cos θ_l V). A profile with T(r) (a slab's table) must
+        have the thickness of every :class:`~bssrdf.render.geometry.Slab` in the scene and the same
+        index above and below (ValueError otherwise); on other shapes only its R(r) is used.
     n_samples : int, default 100000
         Irradiance samples over all objects (pass 1).
     method : {"truncated", "brute", "clustered"} or None
@@ -332,6 +425,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         method = "brute" if backend == "cuda" else "truncated"
     _check_method(method)
     _array_module(backend, method)     # checks backend (and CuPy and a device for "cuda")
+    if not isinstance(profile, LambertianBRDF):
+        _check_slabs(scene, profile)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     origins, dirs = camera.rays()

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import EPSILON, Plane, Sphere
+from .geometry import EPSILON, Plane, Slab, Sphere
 from .lights import DirectionalLight, PointLight
 from .mesh import Mesh
 
 __all__ = ["Scene", "Hits"]
 
-Shape = Sphere | Plane | Mesh
+Shape = Sphere | Plane | Slab | Mesh
 Light = DirectionalLight | PointLight
 
 
@@ -44,7 +44,8 @@ class Scene:
     """Objects [mm] shaded with the renderer's material, lights, and shadow-only occluders.
 
     Occluders block light (shadow rays) but are not seen by the camera. Subsurface transport is
-    computed within each object separately (light does not cross between objects).
+    computed within each object separately (light does not cross between objects); within a
+    :class:`~bssrdf.render.geometry.Slab` it crosses from one face to the other.
     """
 
     objects: tuple = ()
@@ -57,8 +58,8 @@ class Scene:
         if not self.objects:
             raise ValueError("objects must hold at least one shape; got none")
         for s in self.objects + self.occluders:
-            if not isinstance(s, (Sphere, Plane, Mesh)):
-                raise TypeError(f"shapes must be Sphere, Plane or Mesh; got {type(s).__name__}")
+            if not isinstance(s, (Sphere, Plane, Slab, Mesh)):
+                raise TypeError(f"shapes must be Sphere, Plane, Slab or Mesh; got {type(s).__name__}")
         for li in self.lights:
             if not isinstance(li, (DirectionalLight, PointLight)):
                 raise TypeError(f"lights must be DirectionalLight or PointLight; got {type(li).__name__}")
