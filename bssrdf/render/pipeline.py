@@ -35,6 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .. import backend as _backend
+from . import kernels as _kernels
 from ..fresnel import F_t
 from .geometry import SurfaceSamples
 from .materials import LambertianBRDF, Profile
@@ -191,27 +192,70 @@ def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profi
          radius: float, xp=np) -> np.ndarray:
     """Σ_i R(|x_o − x_i|) P_i for every x_o (N, 3) over samples ``xs`` (M, 3) of powers ``ps`` (M, C)
     and areas ``area`` (M,), by ``method`` (``radius``: the truncation radius, inf for brute force;
-    ``xp``: NumPy, or CuPy for the GPU). Every evaluator of pass 2 goes through here."""
+    ``xp``: where it runs, from :func:`_array_module`: NumPy for the NumPy/SciPy reference, a
+    :class:`_Where` for the compiled CPU sums or the GPU kernel, or CuPy for the GPU kernel in float32).
+    Every evaluator of pass 2 goes through here; returns a NumPy (N, C) array."""
+    compiled = _kernels.supported(profile)
+    where = xp.name if isinstance(xp, _Where) else ("cuda" if getattr(xp, "__name__", "") == "cupy" else "numpy")
     # a radius wider than the samples' extent keeps every pair: the brute sum is cheaper
     if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
-        return _brute(xo, xs, ps, profile, xp)
+        if compiled and where == "cuda":
+            return _kernels.cuda_sum(xo, xs, ps, profile, xp.dtype if isinstance(xp, _Where) else np.float32)
+        if compiled and where == "cpu":
+            return _kernels.cpu_sum(xo, xs, ps, profile)
+        return _brute(xo, xs, ps, profile, getattr(xp, "module", xp))
     if method == "clustered":
         return _clustered(xo, xs, ps, area, profile, radius)
+    if compiled and where == "cpu":
+        return _kernels.cpu_sum(xo, xs, ps, profile, radius)
     return _truncated(xo, xs, ps, profile, radius)
 
 
-def _array_module(backend: str, method: str):
-    """NumPy, or CuPy for backend "cuda" (brute force only; RuntimeError without a GPU)."""
-    if backend in ("numpy", "cpu", "auto"):
-        return np
-    if backend != "cuda":
-        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
-    if method != "brute":
-        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
-    _backend.resolve("cuda")
-    import cupy
+@dataclass(frozen=True)
+class _Where:
+    """Where pass 2 runs when compiled code does it: ``name`` "cpu" (bssrdf._core, float64) or "cuda"
+    (cuda/render.cu in ``dtype``). Passed to :func:`_sum` as its ``xp``, it stands in for its array
+    module ``module`` (NumPy or CuPy) to code that uses ``xp`` as one."""
 
-    return cupy
+    name: str
+    module: object
+    dtype: type = np.float64
+
+    def __getattr__(self, attr):
+        return getattr(self.module, attr)
+
+
+def _array_module(backend, method: str, gpu_dtype=np.float32):
+    """Where pass 2 runs for ``backend`` and ``method`` (design.md's dispatch rule):
+
+    * "numpy": NumPy + SciPy (the reference evaluators below);
+    * "cpu": the compiled sums of bssrdf._core (truncated and brute; clustered stays NumPy + SciPy);
+      RuntimeError without the extension;
+    * "cuda": the fused GPU kernel, in ``gpu_dtype`` (brute force only: ValueError for another method;
+      RuntimeError without CuPy and a device);
+    * "auto": the GPU for "brute" when CuPy finds a device, else the compiled CPU sums when built, else
+      NumPy.
+
+    A :class:`_Where` given as ``backend`` is returned as it is."""
+    if isinstance(backend, _Where):
+        return backend
+    if backend not in ("auto", "numpy", "cpu", "cuda"):
+        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
+    if backend == "numpy":
+        return np
+    if backend == "cuda" and method != "brute":
+        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
+    if np.dtype(gpu_dtype) not in (np.float32, np.float64):
+        raise ValueError(f"gpu_dtype must be float32 or float64; got {gpu_dtype!r}")
+    if backend == "cuda" or (backend == "auto" and method == "brute" and _backend.cuda_available()):
+        _backend.resolve("cuda")
+        import cupy
+
+        return _Where("cuda", cupy, np.dtype(gpu_dtype).type)
+    if backend == "cpu" or _backend.cpu_available():
+        _backend.resolve("cpu")
+        return _Where("cpu", np)
+    return np
 
 
 def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: Profile, xp=np) -> np.ndarray:
@@ -292,7 +336,7 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
 
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
-           seed: int = 0) -> RenderResult:
+           seed: int = 0, gpu_dtype=np.float32) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -307,14 +351,20 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     n_samples : int, default 100000
         Irradiance samples over all objects (pass 1).
     method : {"truncated", "brute", "clustered"} or None
-        Evaluator of pass 2 (see :func:`exitance`); None: "truncated" on the CPU, "brute" on the GPU.
+        Evaluator of pass 2 (see :func:`exitance`); None: "brute" on the GPU (``backend`` "cuda", or
+        "auto" with a device), else "truncated".
     tail : float, default 1e-3
         Truncation: the profile's integral beyond the radius is below ``tail`` of its total.
     backend : {"auto", "numpy", "cpu", "cuda"}, default "auto"
-        Where pass 2 runs: "auto", "numpy" and "cpu" all mean NumPy + scipy on the CPU for now;
-        "cuda" the brute-force sum with CuPy arrays on the GPU (the profile from the CUDA kernel).
+        Where pass 2 runs (:mod:`bssrdf.render.kernels`): "cuda" the fused brute-force kernel
+        ``cuda/render.cu`` on the GPU (``method`` "brute"); "cpu" the compiled sums of the extension
+        bssrdf._core (float64, OpenMP; "truncated" and "brute", while "clustered" runs in NumPy); "numpy"
+        the NumPy + SciPy reference; "auto" the GPU for "brute" when CuPy finds a device, else "cpu" when
+        the extension is built, else "numpy".
     seed : int, default 0
         Seed of the sample placement.
+    gpu_dtype : numpy.float32 or numpy.float64, default float32
+        Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
 
     Returns
     -------
@@ -322,9 +372,10 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         ``image`` is linear radiance [W mm⁻² sr⁻¹] per pixel and channel.
     """
     if method is None:
-        method = "brute" if backend == "cuda" else "truncated"
+        gpu = backend == "cuda" or (backend == "auto" and _backend.cuda_available())
+        method = "brute" if gpu else "truncated"
     _check_method(method)
-    _array_module(backend, method)     # checks backend (and CuPy and a device for "cuda")
+    where = _array_module(backend, method, gpu_dtype)  # checks backend (and CuPy and a device for "cuda")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     origins, dirs = camera.rays()
@@ -355,7 +406,7 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=backend)
+        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=where)
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
