@@ -44,7 +44,8 @@ BLOCK = 256
 # -- inputs -----------------------------------------------------------------------------------------
 def _points(name: str, a, xp=np):
     if not hasattr(a, "dtype") or a.ndim != 2 or a.shape[1] != 3:
-        raise ValueError(f"{name} must be an array of shape (n, 3) [mm]; got shape {getattr(a, 'shape', None)}")
+        raise ValueError(f"{name} must be an array of shape (n, 3) [mm]; "
+                         f"got shape {getattr(a, 'shape', None)}")
     if a.dtype.kind != "f":
         raise ValueError(f"{name} must be a floating-point array; got dtype {a.dtype}")
     return a
@@ -119,8 +120,9 @@ def table_lookup(table, r, quantity: str = "R") -> np.ndarray:
     values = table.R if quantity == "R" else table.T
     r = np.ascontiguousarray(r, dtype=np.float64).ravel()
     out = np.empty(r.size * table.n_channels)
-    core.render_table_eval_r2_f64(r * r, np.ascontiguousarray(table.r, dtype=np.float64),
-                                  np.ascontiguousarray(values, dtype=np.float64).ravel(), *table_grid(table), out)
+    grid = np.ascontiguousarray(table.r, dtype=np.float64)
+    flat = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    core.render_table_eval_r2_f64(r * r, grid, flat, *table_grid(table), out)
     return out.reshape(r.size, table.n_channels)
 
 
@@ -152,7 +154,8 @@ def cpu_sum(xo, xs, ps, profile, radius: float = math.inf) -> np.ndarray:
     kind, arrays, grid = profile_arrays(profile)
     flat = lambda a: np.ascontiguousarray(a, dtype=np.float64).ravel()  # noqa: E731
     out = np.empty(xo.shape[0] * ps.shape[1])
-    args = [flat(xo), flat(xs), flat(ps), float(radius)] + [flat(a) for a in arrays] + [float(g) for g in grid]
+    args = [flat(xo), flat(xs), flat(ps), float(radius)]
+    args += [flat(a) for a in arrays] + [float(g) for g in grid]
     getattr(core, f"render_sum_{kind}_f64")(*args, out)
     return out.reshape(xo.shape[0], ps.shape[1])
 

@@ -35,8 +35,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .. import backend as _backend
-from . import kernels as _kernels
 from ..fresnel import F_t
+from . import kernels as _kernels
 from .geometry import SurfaceSamples
 from .materials import LambertianBRDF, Profile
 from .scene import Scene
@@ -196,7 +196,8 @@ def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profi
     :class:`_Where` for the compiled CPU sums or the GPU kernel, or CuPy for the GPU kernel in float32).
     Every evaluator of pass 2 goes through here; returns a NumPy (N, C) array."""
     compiled = _kernels.supported(profile)
-    where = xp.name if isinstance(xp, _Where) else ("cuda" if getattr(xp, "__name__", "") == "cupy" else "numpy")
+    cupy = getattr(xp, "__name__", "") == "cupy"
+    where = xp.name if isinstance(xp, _Where) else "cuda" if cupy else "numpy"
     # a radius wider than the samples' extent keeps every pair: the brute sum is cheaper
     if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
         if compiled and where == "cuda":
@@ -406,7 +407,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=where)
+        M = exitance(x, obj, samples, profile, method=method, tail=tail,
+                     backend=where if isinstance(where, _Where) else "numpy")
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0

@@ -116,15 +116,15 @@ inline double slab_d2(const Grid& g, int k, long long i, double v) {
     return d * d;
 }
 
+// Output points [q0, q1): serial; one clone per ISA (AVX2 where the CPU has it) for the vector exp.
 template <int C, class P>
-BSSRDF_CLONES void truncated_loop(const P& prof, const double* xo, long long n_out, const Grid& g,
-                                  const Sorted& s, long long m, double radius, double* out) {
-    const br::Samples<double> smp = br::make_samples(s.x.data(), s.y.data(), s.z.data(), s.p.data(), m);
+BSSRDF_CLONES void points_range(const P& prof, const double* xo, long long q0, long long q1, const Grid& g,
+                                const br::Samples<double>& smp, long long m, double radius, double* out) {
     const double r2_max = radius * radius;
     const bool all = !std::isfinite(radius);
     const double reach = radius * (1.0 + 1e-9);  // conservative cell ranges; the pair test is exact
-#pragma omp parallel for schedule(dynamic, 16)
-    for (long long q = 0; q < n_out; ++q) {
+    const double reach2 = reach * reach;
+    for (long long q = q0; q < q1; ++q) {
         const double x = xo[3 * q], y = xo[3 * q + 1], z = xo[3 * q + 2];
         double acc[C];
         for (int c = 0; c < C; ++c) acc[c] = 0.0;
@@ -135,7 +135,6 @@ BSSRDF_CLONES void truncated_loop(const P& prof, const double* xo, long long n_o
             const long long z1 = std::min(g.n[2] - 1, static_cast<long long>(std::floor((z + reach - g.lo[2]) / g.h)));
             const long long y0 = std::max(0LL, static_cast<long long>(std::floor((y - reach - g.lo[1]) / g.h)));
             const long long y1 = std::min(g.n[1] - 1, static_cast<long long>(std::floor((y + reach - g.lo[1]) / g.h)));
-            const double reach2 = reach * reach;
             for (long long iz = z0; iz <= z1; ++iz) {
                 const double dz2 = slab_d2(g, 2, iz, z);
                 if (dz2 > reach2) continue;
@@ -155,6 +154,16 @@ BSSRDF_CLONES void truncated_loop(const P& prof, const double* xo, long long n_o
         }
         for (int c = 0; c < C; ++c) out[q * C + c] = acc[c];
     }
+}
+
+template <int C, class P>
+void truncated_loop(const P& prof, const double* xo, long long n_out, const Grid& g, const Sorted& s, long long m,
+                    double radius, double* out) {
+    const br::Samples<double> smp = br::make_samples(s.x.data(), s.y.data(), s.z.data(), s.p.data(), m);
+    constexpr long long chunk = 16;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long long q0 = 0; q0 < n_out; q0 += chunk)
+        points_range<C>(prof, xo, q0, std::min(q0 + chunk, n_out), g, smp, m, radius, out);
 }
 
 template <class P>

@@ -34,6 +34,13 @@
 #else
 #define BSSRDF_RENDER_SIMD 0
 #endif
+// Inlined into the caller on a GNU host compiler, so that a caller compiled for AVX2 (target_clones,
+// cuda/cpu/render.cpp) vectorises the per-point loops for AVX2 too.
+#if defined(__GNUC__) && !defined(__CUDACC__) && !defined(__CUDACC_RTC__)
+#define BSSRDF_RENDER_INLINE __attribute__((always_inline))
+#else
+#define BSSRDF_RENDER_INLINE
+#endif
 
 namespace bssrdf {
 namespace render {
@@ -195,12 +202,12 @@ BSSRDF_HD inline void accumulate_all(const P& prof, T x, T y, T z, const Samples
 // channel in a loop the host compiler vectorises (vector exp; the order of the additions differs
 // from accumulate_all's by rounding only).
 template <int C, class T, class P>
-BSSRDF_HD inline void accumulate_within(const P& prof, T x, T y, T z, const Samples<T>& s, long long begin,
+BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_within(const P& prof, T x, T y, T z, const Samples<T>& s, long long begin,
                                         long long end, T r2_max, T* acc) {
     constexpr int B = 64;
     using L = decltype(lookup(prof, T(0)));
     T r2b[B];
-    int ib[B];
+    T pb[C][B];
     L lk[B];
     for (long long b = begin; b < end; b += B) {
         const int m = end - b < B ? static_cast<int>(end - b) : B;
@@ -209,18 +216,16 @@ BSSRDF_HD inline void accumulate_within(const P& prof, T x, T y, T z, const Samp
             const T dx = x - s.x[b + k], dy = y - s.y[b + k], dz = z - s.z[b + k];
             const T r2 = dx * dx + dy * dy + dz * dz;
             r2b[n] = r2;
-            ib[n] = k;
+            for (int c = 0; c < C; ++c) pb[c][n] = s.p[c * s.p_stride + b + k];
             n += r2 <= r2_max ? 1 : 0;
         }
         for (int k = 0; k < n; ++k) lk[k] = lookup(prof, r2b[k]);
-        const T* p = s.p + b;
         for (int c = 0; c < C; ++c) {
-            const T* pc = p + c * s.p_stride;
             T sum = T(0);
 #if BSSRDF_RENDER_SIMD
 #pragma omp simd reduction(+ : sum)
 #endif
-            for (int k = 0; k < n; ++k) sum += value(prof, lk[k], c) * pc[ib[k]];
+            for (int k = 0; k < n; ++k) sum += value(prof, lk[k], c) * pb[c][k];
             acc[c] += sum;
         }
     }
