@@ -289,3 +289,68 @@ def test_gpu_sum_direct_and_auto(tables):
     assert np.isinf(a.radius)
     b = render.render(scene, cam, prof, n_samples=5000, method="brute", backend="numpy")
     np.testing.assert_allclose(a.image, b.image, rtol=1e-4, atol=1e-7 * b.image.max())
+
+
+class _FakeCuPy:
+    """Just enough of CuPy, on NumPy, for kernels.cuda_sum's Python path; the kernel launch runs the
+    emulated render.cu (so the whole GPU path but CUDA itself runs here)."""
+
+    class ndarray:  # nothing is a CuPy array: NumPy in, NumPy out
+        pass
+
+    def __init__(self, launch):
+        self.launch = launch
+        self.cuda = type("cuda", (), {"Device": lambda *_: type("D", (), {"attributes":
+                                                                         {"MultiProcessorCount": 1}})()})
+
+    asarray = staticmethod(np.asarray)
+    ascontiguousarray = staticmethod(np.ascontiguousarray)
+    empty = staticmethod(np.empty)
+    zeros = staticmethod(np.zeros)
+    isfinite = staticmethod(np.isfinite)
+    asnumpy = staticmethod(np.asarray)
+
+
+@needs_core
+@pytest.mark.parametrize("kind", ["dipole", "table"])
+def test_cuda_sum_python_path_on_the_emulator(emulated, kind, tables, monkeypatch):
+    out_dir, get = emulated
+
+    class Function:
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, grid, block, args, shared_mem=0):
+            ctype = "float" if "float" in self.name else "double"
+            dtype = np.float32 if ctype == "float" else np.float64
+            xo, N, xs, M, ps, chunk = args[:6]
+            C = ps.shape[1]
+            assert shared_mem == (3 + C) * block[0] * np.dtype(dtype).itemsize
+            assert chunk % block[0] == 0 and grid[0] * block[0] >= N and grid[1] * chunk >= M
+            if kind == "dipole":
+                rest = list(args[6:9])
+            else:
+                rest = [[args[8], *args[9:12]], args[6], args[7]]
+            parts = [xo, xs, ps] + rest
+            data = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]).astype(dtype)
+            (out_dir / "in_py.bin").write_bytes(data.tobytes())
+            subprocess.run([str(get(ctype)), kind, str(C), str(N), str(M), str(block[0]), str(chunk),
+                            str(grid[1]), str(out_dir / "in_py.bin"), str(out_dir / "out_py.bin")],
+                           check=True, timeout=120)
+            args[-1][...] = np.fromfile(out_dir / "out_py.bin").reshape(args[-1].shape)
+
+    module = type("M", (), {"get_function": lambda self, name: Function(name)})()
+    monkeypatch.setattr(backend, "_cupy", lambda: _FakeCuPy(None))
+    monkeypatch.setattr(backend, "cuda_available", lambda: True)
+    monkeypatch.setattr(kernels, "_cuda_module", lambda: module)
+    prof = _profile(kind, 3, tables)
+    xo, xs, ps = _case(3, seed=4, n_out=40, n_samples=600)
+    xo, xs = xo + 100.0, xs + 100.0                         # far from the origin: cuda_sum recentres
+    ref = pl._brute(xo, xs, ps, prof)
+    np.testing.assert_allclose(kernels.cuda_sum(xo, xs, ps, prof, np.float64), ref, rtol=1e-13)
+    np.testing.assert_allclose(kernels.cuda_sum(xo, xs, ps, prof), ref, rtol=2e-5)
+    # and through render's dispatch: backend "cuda" → _sum → cuda_sum
+    where = pl._array_module("cuda", "brute", np.float64)
+    assert where.name == "cuda"
+    got = pl._sum(xo, xs, ps, np.ones(len(xs)), prof, "brute", np.inf, where)
+    np.testing.assert_allclose(got, ref, rtol=1e-13)

@@ -250,9 +250,7 @@ def _array_module(backend, method: str, gpu_dtype=np.float32):
         raise ValueError(f"gpu_dtype must be float32 or float64; got {gpu_dtype!r}")
     if backend == "cuda" or (backend == "auto" and method == "brute" and _backend.cuda_available()):
         _backend.resolve("cuda")
-        import cupy
-
-        return _Where("cuda", cupy, np.dtype(gpu_dtype).type)
+        return _Where("cuda", _backend._cupy(), np.dtype(gpu_dtype).type)
     if backend == "cpu" or _backend.cpu_available():
         _backend.resolve("cpu")
         return _Where("cpu", np)
