@@ -20,10 +20,15 @@ Pass 2 (evaluation): for each visible point x_o, the diffuse exitance below the 
 which is ∫∫ S_d L_i cos θ_i dω_i dA with S_d = (1/π) F_t(η, ω_i) R(r) F_t(η, ω_o) (Jensen et al.
 2001). Distances are Euclidean (chords on curved surfaces), as in Jensen & Buhler.
 
-Evaluators of the sum: ``"brute"`` sums over every sample (NumPy, in chunks; the reference that
-a GPU kernel will mirror); ``"truncated"`` sums only samples within the profile's truncation
-radius (where less than ``tail`` of its total remains), found with a k-d tree (scipy cKDTree).
-Jensen & Buhler's hierarchical (octree) sum is not implemented.
+Evaluators of the sum: ``"brute"`` sums over every sample; ``"truncated"`` sums only samples within
+the profile's truncation radius (where less than ``tail`` of its total remains); ``"clustered"`` adds
+far cells of samples at their centroids. Each exists as NumPy + SciPy (``_brute`` in chunks,
+``_truncated`` with a k-d tree, ``_clustered``: the reference, ``backend="numpy"``) and, for the dipole and
+tabulated profiles, compiled from the shared header ``cuda/include/bssrdf/render.h``
+(:mod:`bssrdf.render.kernels`): a fused brute-force GPU kernel (``backend="cuda"``) and a truncated or
+brute-force sum over a cell grid in the CPU extension (``backend="cpu"``); ``backend="auto"`` picks the
+GPU for "brute", else the compiled CPU sum, else NumPy (see :func:`_array_module`). Jensen & Buhler's
+hierarchical (octree) sum is not implemented.
 """
 
 from __future__ import annotations
