@@ -73,6 +73,24 @@ def test_compiled_truncated_equals_numpy(kind, channels, tables):
 
 
 @needs_core
+@pytest.mark.parametrize("kind", ["dipole", "table"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_compiled_clustered_equals_numpy(kind, channels, tables):
+    prof = _profile(kind, channels, tables)
+    xo, xs, ps = _case(channels, seed=6, n_out=200, n_samples=20000)
+    area = np.full(len(xs), 4 * np.pi * 100 / len(xs))
+    radius = prof.radius(1e-3)
+    ref = pl._clustered(xo, xs, ps, area, prof, radius)
+    got = kernels.cpu_clustered(xo, xs, ps, area, prof, radius, pl.CLUSTER_RATIO)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+    # it is an approximation of the truncated sum (within 0.3%, tests/test_render.py), not a copy of it
+    trunc = kernels.cpu_sum(xo, xs, ps, prof, radius)
+    assert 1e-6 < np.max(np.abs(got / trunc - 1)) < 3e-3
+    with pytest.raises(ValueError, match="area"):
+        kernels.cpu_clustered(xo, xs, ps, area[:-1], prof, radius, pl.CLUSTER_RATIO)
+
+
+@needs_core
 def test_truncated_with_a_tiny_tail_equals_brute(tables):
     xo, xs, ps = _case(3, seed=1)
     dip = render.DipoleProfile(RGB)
@@ -90,16 +108,18 @@ def test_truncated_with_a_tiny_tail_equals_brute(tables):
 
 @needs_core
 def test_render_cpu_equals_numpy():
-    """render(backend="cpu") (compiled) against backend="numpy" (NumPy + SciPy): two objects."""
+    """render(backend="cpu") (compiled) against backend="numpy" (NumPy + SciPy), every method: two
+    objects."""
     scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0), render.Sphere((18, 0, 0), 6.0)],
                          lights=[render.DirectionalLight(direction=(1, 1, -1), irradiance=1.0)])
     cam = render.PerspectiveCamera(eye=(7, -45, 0), look_at=(7, 0, 0), fov=50, width=24, height=16)
     prof = render.DipoleProfile(RGB)
-    for method in ("truncated", "brute"):
+    for method in ("truncated", "brute", "clustered"):
         a = render.render(scene, cam, prof, n_samples=6000, method=method, backend="numpy")
         b = render.render(scene, cam, prof, n_samples=6000, method=method, backend="cpu")
         assert a.hit.sum() > 60
         np.testing.assert_allclose(b.image, a.image, rtol=1e-12, atol=1e-15 * a.image.max())
+    a = render.render(scene, cam, prof, n_samples=6000, method="truncated", backend="numpy")
     c = render.render(scene, cam, prof, n_samples=6000)                # auto: compiled truncated here
     if not backend.cuda_available():
         np.testing.assert_allclose(c.image, a.image, rtol=1e-9, atol=1e-3 * a.image.max())

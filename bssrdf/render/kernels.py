@@ -7,7 +7,7 @@ The per-pair and per-point arithmetic is written once, in ``cuda/include/bssrdf/
   compiled by CuPy (NVRTC) — :func:`cuda_sum`, float32 by default, or float64;
 * the CPU: ``bssrdf._core.render_sum_*_f64`` (``cuda/cpu/render.cpp``), a truncated sum over a
   uniform grid of cells, OpenMP over output points, float64 — :func:`cpu_sum` (``radius = inf``: every
-  pair).
+  pair); and ``render_clustered_*_f64``, the two-level clustered sum — :func:`cpu_clustered`.
 
 Profiles: :class:`~bssrdf.render.DipoleProfile` (the closed-form dipole of Jensen et al. 2001 per
 channel) and :class:`~bssrdf.render.TabulatedProfile` (a :class:`~bssrdf.export.table.ProfileTable`,
@@ -34,7 +34,8 @@ from .. import backend as _backend
 from ..profiles._common import channel_vector
 from .materials import DipoleProfile, TabulatedProfile
 
-__all__ = ["MAX_CHANNELS", "cpu_sum", "cuda_sum", "supported", "table_grid", "table_lookup", "profile_arrays"]
+__all__ = ["MAX_CHANNELS", "cpu_sum", "cpu_clustered", "cuda_sum", "supported", "table_grid", "table_lookup",
+           "profile_arrays"]
 
 MAX_CHANNELS = 4
 BLOCK = 256
@@ -157,6 +158,35 @@ def cpu_sum(xo, xs, ps, profile, radius: float = math.inf) -> np.ndarray:
     args = [flat(xo), flat(xs), flat(ps), float(radius)]
     args += [flat(a) for a in arrays] + [float(g) for g in grid]
     getattr(core, f"render_sum_{kind}_f64")(*args, out)
+    return out.reshape(xo.shape[0], ps.shape[1])
+
+
+def cpu_clustered(xo, xs, ps, area, profile, radius: float, ratio: float) -> np.ndarray:
+    """:func:`bssrdf.render.pipeline._clustered` compiled (float64, OpenMP): samples in cubic cells of side
+    c, c⁴ = radius² / ((``ratio`` + √3)² ρ) with ρ = 1/mean(``area``) [mm⁻²]; a cell whose area-weighted
+    centroid lies within r_near = ``ratio``·c of x_o contributes sample by sample, a farther one (up to
+    ``radius`` [mm]) as its total power at its centroid. When r_near ≥ radius, the truncated sum.
+    ``area`` (M,) [mm²]; the rest as :func:`cpu_sum`."""
+    core = _backend._core()
+    if core is None:
+        raise RuntimeError("the compiled pass-2 sum needs the extension bssrdf._core (pip install -e .)")
+    check_inputs(xo, xs, ps, profile, radius)
+    area = np.asarray(area, dtype=np.float64)
+    if area.shape != (xs.shape[0],) or not np.all(np.isfinite(area) & (area > 0)):
+        raise ValueError(f"area must be ({xs.shape[0]},) finite values > 0 [mm²]")
+    if not math.isfinite(radius):
+        return cpu_sum(xo, xs, ps, profile)
+    rho = 1.0 / float(np.mean(area))
+    cell = (radius**2 / ((ratio + np.sqrt(3.0)) ** 2 * rho)) ** 0.25
+    r_near = ratio * cell
+    if r_near >= radius:
+        return cpu_sum(xo, xs, ps, profile, radius)
+    kind, arrays, grid = profile_arrays(profile)
+    flat = lambda a: np.ascontiguousarray(a, dtype=np.float64).ravel()  # noqa: E731
+    out = np.empty(xo.shape[0] * ps.shape[1])
+    args = [flat(xo), flat(xs), flat(ps), flat(area), float(radius), float(cell), float(r_near)]
+    args += [flat(a) for a in arrays] + [float(g) for g in grid]
+    getattr(core, f"render_clustered_{kind}_f64")(*args, out)
     return out.reshape(xo.shape[0], ps.shape[1])
 
 

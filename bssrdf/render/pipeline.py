@@ -211,6 +211,8 @@ def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profi
             return _kernels.cpu_sum(xo, xs, ps, profile)
         return _brute(xo, xs, ps, profile, getattr(xp, "module", xp))
     if method == "clustered":
+        if compiled and where == "cpu":
+            return _kernels.cpu_clustered(xo, xs, ps, area, profile, radius, CLUSTER_RATIO)
         return _clustered(xo, xs, ps, area, profile, radius)
     if compiled and where == "cpu":
         return _kernels.cpu_sum(xo, xs, ps, profile, radius)
@@ -235,8 +237,8 @@ def _array_module(backend, method: str, gpu_dtype=np.float32):
     """Where pass 2 runs for ``backend`` and ``method`` (design.md's dispatch rule):
 
     * "numpy": NumPy + SciPy (the reference evaluators below);
-    * "cpu": the compiled sums of bssrdf._core (truncated and brute; clustered stays NumPy + SciPy);
-      RuntimeError without the extension;
+    * "cpu": the compiled sums of bssrdf._core (truncated, brute and clustered); RuntimeError without
+      the extension;
     * "cuda": the fused GPU kernel, in ``gpu_dtype`` (brute force only: ValueError for another method;
       RuntimeError without CuPy and a device);
     * "auto": the GPU for "brute" when CuPy finds a device, else the compiled CPU sums when built, else
@@ -362,7 +364,7 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     backend : {"auto", "numpy", "cpu", "cuda"}, default "auto"
         Where pass 2 runs (:mod:`bssrdf.render.kernels`): "cuda" the fused brute-force kernel
         ``cuda/render.cu`` on the GPU (``method`` "brute"); "cpu" the compiled sums of the extension
-        bssrdf._core (float64, OpenMP; "truncated" and "brute", while "clustered" runs in NumPy); "numpy"
+        bssrdf._core (float64, OpenMP; "truncated", "brute" and "clustered"); "numpy"
         the NumPy + SciPy reference; "auto" the GPU for "brute" when CuPy finds a device, else "cpu" when
         the extension is built, else "numpy".
     seed : int, default 0

@@ -197,13 +197,14 @@ BSSRDF_HD inline void accumulate_all(const P& prof, T x, T y, T z, const Samples
     }
 }
 
-// The same over the samples with r^2 <= r2_max (the truncated sum; r2_max = inf for every pair):
-// blocks of samples are compacted to those within reach, whose profile values are then summed per
-// channel in a loop the host compiler vectorises (vector exp; the order of the additions differs
-// from accumulate_all's by rounding only).
+// The same over the samples with r2_min <= r^2 <= r2_max (the truncated sum: r2_min < 0; the far cells of
+// the clustered sum: r2_min = r_near^2; every pair: r2_max = inf): blocks of samples are compacted to
+// those within reach, whose profile values are then summed per channel in a loop the host compiler
+// vectorises (vector exp; the order of the additions differs from accumulate_all's by rounding only).
 template <int C, class T, class P>
-BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_within(const P& prof, T x, T y, T z, const Samples<T>& s, long long begin,
-                                        long long end, T r2_max, T* acc) {
+BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_between(const P& prof, T x, T y, T z, const Samples<T>& s,
+                                                              long long begin, long long end, T r2_min, T r2_max,
+                                                              T* acc) {
     constexpr int B = 64;
     using L = decltype(lookup(prof, T(0)));
     T r2b[B];
@@ -217,7 +218,7 @@ BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_within(const P& prof, T x,
             const T r2 = dx * dx + dy * dy + dz * dz;
             r2b[n] = r2;
             for (int c = 0; c < C; ++c) pb[c][n] = s.p[c * s.p_stride + b + k];
-            n += r2 <= r2_max ? 1 : 0;
+            n += (r2 >= r2_min) & (r2 <= r2_max) ? 1 : 0;
         }
         for (int k = 0; k < n; ++k) lk[k] = lookup(prof, r2b[k]);
         for (int c = 0; c < C; ++c) {
@@ -229,6 +230,12 @@ BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_within(const P& prof, T x,
             acc[c] += sum;
         }
     }
+}
+
+template <int C, class T, class P>
+BSSRDF_HD inline BSSRDF_RENDER_INLINE void accumulate_within(const P& prof, T x, T y, T z, const Samples<T>& s,
+                                                             long long begin, long long end, T r2_max, T* acc) {
+    accumulate_between<C>(prof, x, y, z, s, begin, end, T(-1), r2_max, acc);
 }
 
 }  // namespace render
