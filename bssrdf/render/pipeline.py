@@ -170,8 +170,9 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         Samples within the profile's ``radius`` (``tail``) only, or all of them.
     tail : float
         Fraction of the profile's total allowed beyond the truncation radius.
-    backend : {"numpy", "cuda"}
-        "cuda": the brute-force sum on the GPU with CuPy (``method`` must be "brute").
+    backend : {"numpy", "cpu", "cuda", "auto"}
+        Where the sums run (see :func:`_array_module`): "cuda" the fused GPU kernel (``method`` must be
+        "brute"), "cpu" the compiled CPU sums, "numpy" the NumPy + SciPy reference.
 
     Returns
     -------
