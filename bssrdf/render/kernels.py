@@ -43,7 +43,7 @@ BLOCK = 256
 
 
 # -- inputs -----------------------------------------------------------------------------------------
-def _points(name: str, a, xp=np):
+def _points(name: str, a):
     if not hasattr(a, "dtype") or a.ndim != 2 or a.shape[1] != 3:
         raise ValueError(f"{name} must be an array of shape (n, 3) [mm]; "
                          f"got shape {getattr(a, 'shape', None)}")
@@ -69,9 +69,8 @@ def check_inputs(xo, xs, ps, profile, radius: float = math.inf) -> None:
         raise ValueError(f"ps must have the profile's {C} channels (1 to {MAX_CHANNELS}); got {ps.shape[1]}")
     if not (isinstance(radius, (int, float, np.floating)) and radius > 0):
         raise ValueError(f"radius must be > 0 [mm] (inf: every pair); got {radius!r}")
-    xp = _backend.array_module(xo)
     for name, a in (("xo", xo), ("xs", xs), ("ps", ps)):
-        if a.size and not bool(xp.isfinite(a).all()):
+        if a.size and not bool(_backend.array_module(a).isfinite(a).all()):
             raise ValueError(f"{name} must be finite")
 
 
