@@ -1,7 +1,10 @@
 """A small renderer for translucent objects (Jensen & Buhler 2002's two-pass method).
 
 Lengths in mm, profiles in mm⁻², irradiance in W mm⁻², radiance in W mm⁻² sr⁻¹ (any radiometric
-unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the equations.
+unit in place of W). See :mod:`bssrdf.render.pipeline` for the method and the equations,
+:mod:`bssrdf.render.mesh` for triangle meshes (OBJ files, ``icosphere``, ``box``) and
+:mod:`bssrdf.render.specular` for the optional GGX surface reflection (``render(...,
+specular=Specular(roughness=0.3))``).
 
 >>> import bssrdf
 >>> from bssrdf import render
@@ -18,14 +21,16 @@ from .camera import OrthographicCamera, PerspectiveCamera
 from .geometry import Plane, Sphere, SurfaceSamples
 from .lights import DirectionalLight, PointLight
 from .materials import DipoleProfile, LambertianBRDF, Profile, TabulatedProfile, hemispherical_transmittance
+from .mesh import Mesh, box, icosphere, load_obj, write_obj
 from .output import srgb_encode, tonemap, write_exr, write_npy, write_png
 from .pipeline import METHODS, IrradianceSamples, RenderResult, exitance, irradiance_samples, render
-from .scene import Scene
+from .scene import Hits, Scene
+from .specular import Specular, specular_radiance
 
 __all__ = [
-    "DipoleProfile", "DirectionalLight", "IrradianceSamples", "LambertianBRDF", "METHODS",
-    "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "RenderResult", "Scene", "Sphere",
-    "SurfaceSamples", "Profile", "TabulatedProfile", "exitance", "hemispherical_transmittance",
-    "irradiance_samples", "render",
-    "srgb_encode", "tonemap", "write_exr", "write_npy", "write_png",
+    "DipoleProfile", "DirectionalLight", "Hits", "IrradianceSamples", "LambertianBRDF", "METHODS", "Mesh",
+    "OrthographicCamera", "PerspectiveCamera", "Plane", "PointLight", "Profile", "RenderResult", "Scene",
+    "Specular", "Sphere", "SurfaceSamples", "TabulatedProfile", "box", "exitance",
+    "hemispherical_transmittance", "icosphere", "irradiance_samples", "load_obj", "render",
+    "specular_radiance", "srgb_encode", "tonemap", "write_exr", "write_npy", "write_obj", "write_png",
 ]

@@ -45,6 +45,7 @@ from . import kernels as _kernels
 from .geometry import SurfaceSamples
 from .materials import LambertianBRDF, Profile
 from .scene import Scene
+from .specular import Specular, specular_radiance
 
 __all__ = ["IrradianceSamples", "RenderResult", "irradiance_samples", "exitance", "render",
            "incident_irradiance", "METHODS"]
@@ -343,7 +344,7 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
 
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
-           seed: int = 0, gpu_dtype=np.float32) -> RenderResult:
+           seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -370,6 +371,9 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         the extension is built, else "numpy".
     seed : int, default 0
         Seed of the sample placement.
+    specular : Specular or None, default None
+        A GGX microfacet reflection of the lights at the surface (:mod:`bssrdf.render.specular`),
+        added to the radiance of either material; None: no surface reflection.
     gpu_dtype : numpy.float32 or numpy.float64, default float32
         Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
 
@@ -378,6 +382,9 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     RenderResult
         ``image`` is linear radiance [W mm⁻² sr⁻¹] per pixel and channel.
     """
+    if specular is not None and not isinstance(specular, Specular):
+        raise TypeError(f"specular must be a Specular or None; got {type(specular).__name__}")
+    spec_eta = specular.eta_for(profile) if specular is not None else None
     if method is None:
         gpu = backend == "cuda" or (backend == "auto" and _backend.cuda_available())
         method = "brute" if gpu else "truncated"
@@ -388,14 +395,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     origins, dirs = camera.rays()
     shape = origins.shape[:-1]
     o, d = origins.reshape(-1, 3), dirs.reshape(-1, 3)
-    t, idx = scene.intersect(o, d)
-    hit = np.isfinite(t)
-    x = o[hit] + t[hit, None] * d[hit]
-    obj = idx[hit]
-    normals = np.empty_like(x)
-    for k, s in enumerate(scene.objects):
-        m = obj == k
-        normals[m] = s.normal(x[m])
+    hits = scene.trace(o, d)
+    hit, x, normals, obj = hits.hit, hits.points, hits.normals, hits.index[hits.hit]
     cos_o = -np.einsum("nk,nk->n", normals, d[hit])
     timings["primary"] = time.perf_counter() - t0
 
@@ -418,6 +419,10 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
+    if specular is not None:
+        t0 = time.perf_counter()
+        L = L + specular_radiance(scene, x, normals, -d[hit], specular, spec_eta)
+        timings["specular"] = time.perf_counter() - t0
     C = L.shape[1]
     image = np.zeros((o.shape[0], C))
     image[hit] = L
