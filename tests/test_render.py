@@ -212,12 +212,18 @@ def test_clustered_matches_truncated():
 
 @pytest.mark.cuda
 def test_gpu_brute_force_matches_numpy():
-    """The CuPy brute-force sum (profile from the CUDA kernel, float64) equals the NumPy one."""
+    """The GPU's brute-force sum (cuda/render.cu, float64) equals the NumPy one; the CuPy version of the
+    NumPy code (pipeline._brute with CuPy arrays) too. More in tests/test_render_kernels.py."""
+    import cupy
+
     scene, cam = _sphere_scene()
     prof = render.DipoleProfile(SPHERE)
     cpu = render.render(scene, cam, prof, n_samples=20_000, method="brute", backend="numpy")
-    gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda")
+    gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda", gpu_dtype=np.float64)
     np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())
+    xo, xs = cpu.samples.points[:500], cpu.samples.points
+    np.testing.assert_allclose(render.pipeline._brute(xo, xs, cpu.samples.power, prof, cupy),
+                               render.pipeline._brute(xo, xs, cpu.samples.power, prof), rtol=1e-10)
 
 
 def test_shadow_boundary_on_a_flat_slab():

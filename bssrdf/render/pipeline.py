@@ -33,10 +33,15 @@ profile's truncation radius. A profile without T (the dipole) sums every sample 
 R at Euclidean distance, the back face's at |x_o − x_i| ≥ d: how a dipole-based renderer (Jensen &
 Buhler 2002) lets light through a thin object.
 
-Evaluators of the sum: ``"brute"`` sums over every sample (NumPy, in chunks; the reference that
-a GPU kernel will mirror); ``"truncated"`` sums only samples within the profile's truncation
-radius (where less than ``tail`` of its total remains), found with a k-d tree (scipy cKDTree).
-Jensen & Buhler's hierarchical (octree) sum is not implemented.
+Evaluators of the sum: ``"brute"`` sums over every sample; ``"truncated"`` sums only samples within
+the profile's truncation radius (where less than ``tail`` of its total remains); ``"clustered"`` adds
+far cells of samples at their centroids. Each exists as NumPy + SciPy (``_brute`` in chunks,
+``_truncated`` with a k-d tree, ``_clustered``: the reference, ``backend="numpy"``) and, for the dipole and
+tabulated profiles, compiled from the shared header ``cuda/include/bssrdf/render.h``
+(:mod:`bssrdf.render.kernels`): a fused brute-force GPU kernel (``backend="cuda"``) and a truncated or
+brute-force sum over a cell grid in the CPU extension (``backend="cpu"``); ``backend="auto"`` picks the
+GPU for "brute", else the compiled CPU sum, else NumPy (see :func:`_array_module`). Jensen & Buhler's
+hierarchical (octree) sum is not implemented.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from scipy.spatial import cKDTree
 
 from .. import backend as _backend
 from ..fresnel import F_t
+from . import kernels as _kernels
 from .geometry import Slab, SurfaceSamples
 from .materials import LambertianBRDF, Profile
 from .scene import Scene
@@ -186,8 +192,9 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         Samples within the profile's ``radius`` (``tail``) only, or all of them.
     tail : float
         Fraction of the profile's total allowed beyond the truncation radius.
-    backend : {"numpy", "cuda"}
-        "cuda": the brute-force sum on the GPU with CuPy (``method`` must be "brute").
+    backend : {"numpy", "cpu", "cuda", "auto"}
+        Where the sums run (see :func:`_array_module`): "cuda" the fused GPU kernel (``method`` must be
+        "brute"), "cpu" the compiled CPU sums, "numpy" the NumPy + SciPy reference.
 
     Returns
     -------
@@ -265,27 +272,71 @@ def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profi
          radius: float, xp=np) -> np.ndarray:
     """Σ_i R(|x_o − x_i|) P_i for every x_o (N, 3) over samples ``xs`` (M, 3) of powers ``ps`` (M, C)
     and areas ``area`` (M,), by ``method`` (``radius``: the truncation radius, inf for brute force;
-    ``xp``: NumPy, or CuPy for the GPU). Every evaluator of pass 2 goes through here."""
+    ``xp``: where it runs, from :func:`_array_module`: NumPy for the NumPy/SciPy reference, a
+    :class:`_Where` for the compiled CPU sums or the GPU kernel, or CuPy for the GPU kernel in float32).
+    Every evaluator of pass 2 goes through here; returns a NumPy (N, C) array."""
+    compiled = _kernels.supported(profile)
+    cupy = getattr(xp, "__name__", "") == "cupy"
+    where = xp.name if isinstance(xp, _Where) else "cuda" if cupy else "numpy"
     # a radius wider than the samples' extent keeps every pair: the brute sum is cheaper
     if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
-        return _brute(xo, xs, ps, profile, xp)
+        if compiled and where == "cuda":
+            return _kernels.cuda_sum(xo, xs, ps, profile, xp.dtype if isinstance(xp, _Where) else np.float32)
+        if compiled and where == "cpu":
+            return _kernels.cpu_sum(xo, xs, ps, profile)
+        return _brute(xo, xs, ps, profile, getattr(xp, "module", xp))
     if method == "clustered":
+        if compiled and where == "cpu":
+            return _kernels.cpu_clustered(xo, xs, ps, area, profile, radius, CLUSTER_RATIO)
         return _clustered(xo, xs, ps, area, profile, radius)
+    if compiled and where == "cpu":
+        return _kernels.cpu_sum(xo, xs, ps, profile, radius)
     return _truncated(xo, xs, ps, profile, radius)
 
 
-def _array_module(backend: str, method: str):
-    """NumPy, or CuPy for backend "cuda" (brute force only; RuntimeError without a GPU)."""
-    if backend in ("numpy", "cpu", "auto"):
-        return np
-    if backend != "cuda":
-        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
-    if method != "brute":
-        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
-    _backend.resolve("cuda")
-    import cupy
+@dataclass(frozen=True)
+class _Where:
+    """Where pass 2 runs when compiled code does it: ``name`` "cpu" (bssrdf._core, float64) or "cuda"
+    (cuda/render.cu in ``dtype``). Passed to :func:`_sum` as its ``xp``, it stands in for its array
+    module ``module`` (NumPy or CuPy) to code that uses ``xp`` as one."""
 
-    return cupy
+    name: str
+    module: object
+    dtype: type = np.float64
+
+    def __getattr__(self, attr):
+        return getattr(self.module, attr)
+
+
+def _array_module(backend, method: str, gpu_dtype=np.float32):
+    """Where pass 2 runs for ``backend`` and ``method`` (design.md's dispatch rule):
+
+    * "numpy": NumPy + SciPy (the reference evaluators below);
+    * "cpu": the compiled sums of bssrdf._core (truncated, brute and clustered); RuntimeError without
+      the extension;
+    * "cuda": the fused GPU kernel, in ``gpu_dtype`` (brute force only: ValueError for another method;
+      RuntimeError without CuPy and a device);
+    * "auto": the GPU for "brute" when CuPy finds a device, else the compiled CPU sums when built, else
+      NumPy.
+
+    A :class:`_Where` given as ``backend`` is returned as it is."""
+    if isinstance(backend, _Where):
+        return backend
+    if backend not in ("auto", "numpy", "cpu", "cuda"):
+        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
+    if backend == "numpy":
+        return np
+    if backend == "cuda" and method != "brute":
+        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
+    if np.dtype(gpu_dtype) not in (np.float32, np.float64):
+        raise ValueError(f"gpu_dtype must be float32 or float64; got {gpu_dtype!r}")
+    if backend == "cuda" or (backend == "auto" and method == "brute" and _backend.cuda_available()):
+        _backend.resolve("cuda")
+        return _Where("cuda", _backend._cupy(), np.dtype(gpu_dtype).type)
+    if backend == "cpu" or _backend.cpu_available():
+        _backend.resolve("cpu")
+        return _Where("cpu", np)
+    return np
 
 
 def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: Profile, xp=np) -> np.ndarray:
@@ -384,7 +435,7 @@ def _check_slabs(scene: Scene, profile: Profile) -> None:
 
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
-           seed: int = 0, specular: Specular | None = None) -> RenderResult:
+           seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -401,17 +452,23 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     n_samples : int, default 100000
         Irradiance samples over all objects (pass 1).
     method : {"truncated", "brute", "clustered"} or None
-        Evaluator of pass 2 (see :func:`exitance`); None: "truncated" on the CPU, "brute" on the GPU.
+        Evaluator of pass 2 (see :func:`exitance`); None: "brute" on the GPU (``backend`` "cuda", or
+        "auto" with a device), else "truncated".
     tail : float, default 1e-3
         Truncation: the profile's integral beyond the radius is below ``tail`` of its total.
     backend : {"auto", "numpy", "cpu", "cuda"}, default "auto"
-        Where pass 2 runs: "auto", "numpy" and "cpu" all mean NumPy + scipy on the CPU for now;
-        "cuda" the brute-force sum with CuPy arrays on the GPU (the profile from the CUDA kernel).
+        Where pass 2 runs (:mod:`bssrdf.render.kernels`): "cuda" the fused brute-force kernel
+        ``cuda/render.cu`` on the GPU (``method`` "brute"); "cpu" the compiled sums of the extension
+        bssrdf._core (float64, OpenMP; "truncated", "brute" and "clustered"); "numpy"
+        the NumPy + SciPy reference; "auto" the GPU for "brute" when CuPy finds a device, else "cpu" when
+        the extension is built, else "numpy".
     seed : int, default 0
         Seed of the sample placement.
     specular : Specular or None, default None
         A GGX microfacet reflection of the lights at the surface (:mod:`bssrdf.render.specular`),
         added to the radiance of either material; None: no surface reflection.
+    gpu_dtype : numpy.float32 or numpy.float64, default float32
+        Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
 
     Returns
     -------
@@ -422,9 +479,10 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         raise TypeError(f"specular must be a Specular or None; got {type(specular).__name__}")
     spec_eta = specular.eta_for(profile) if specular is not None else None
     if method is None:
-        method = "brute" if backend == "cuda" else "truncated"
+        gpu = backend == "cuda" or (backend == "auto" and _backend.cuda_available())
+        method = "brute" if gpu else "truncated"
     _check_method(method)
-    _array_module(backend, method)     # checks backend (and CuPy and a device for "cuda")
+    where = _array_module(backend, method, gpu_dtype)  # checks backend (and CuPy and a device for "cuda")
     if not isinstance(profile, LambertianBRDF):
         _check_slabs(scene, profile)
     timings: dict[str, float] = {}
@@ -451,7 +509,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=backend)
+        M = exitance(x, obj, samples, profile, method=method, tail=tail,
+                     backend=where if isinstance(where, _Where) else "numpy")
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
