@@ -199,11 +199,14 @@ def test_back_lit_slot_multipole_matches_mc_and_dipole_does_not():
 @pytest.mark.cuda
 def test_gpu_slab_brute_force_matches_numpy():
     """The CuPy brute-force sums of a back-lit slab (R and T of the multipole's table, interpolated on
-    the GPU; the dipole from the CUDA kernel) equal the NumPy ones. Written without a GPU; not yet run."""
+    the GPU; the dipole from the CUDA kernel) equal the NumPy ones: to 1e-10 in float64, to float
+    tolerance in float32 (the default; 3.8e-7 relative seen on an H200)."""
     occ = render.Plane((2.0, 0, -D - 1.0), (0, 0, 1), (2.0, 4.0))
     scene = _back_lit(3.0, occluders=[occ])
     cam = render.OrthographicCamera((0, 0, 10), (0, 0, 0), up=(0, 1, 0), view_height=2.0, width=16, height=8)
     for prof in (render.TabulatedProfile(profile_table(GREEN, thickness=D)), render.DipoleProfile(GREEN)):
         cpu = render.render(scene, cam, prof, n_samples=8000, method="brute", backend="numpy")
-        gpu = render.render(scene, cam, prof, n_samples=8000, backend="cuda")
+        gpu = render.render(scene, cam, prof, n_samples=8000, backend="cuda", gpu_dtype=np.float64)
         np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())
+        gpu = render.render(scene, cam, prof, n_samples=8000, backend="cuda")
+        np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-5, atol=1e-7 * cpu.image.max())
