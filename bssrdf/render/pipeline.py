@@ -173,7 +173,7 @@ def _check_method(method: str) -> str:
 
 def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSamples,
              profile: Profile, *, method: str = "truncated", tail: float = 1e-3,
-             backend: str = "numpy") -> np.ndarray:
+             backend: str = "numpy", progress: bool | None = None) -> np.ndarray:
     """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object
     (on a slab: R over the same face, T(r_∥) over the other when the profile has T; module notes).
 
@@ -195,6 +195,9 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     backend : {"numpy", "cpu", "cuda", "auto"}
         Where the sums run (see :func:`_array_module`): "cuda" the fused GPU kernel (``method`` must be
         "brute"), "cpu" the compiled CPU sums, "numpy" the NumPy + SciPy reference.
+    progress : bool or None, default None
+        A progress bar (tqdm, points evaluated): None shows it once the sum has taken 2 s, True at
+        once, False never. The points are then summed in up to ``PROGRESS_CHUNKS`` blocks.
 
     Returns
     -------
@@ -213,6 +216,25 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     out = np.zeros((points.shape[0], profile.n_channels))
     power = samples.power
     radius = profile.radius(tail) if method != "brute" else np.inf
+    bar = _progress_bar(points.shape[0], progress)
+    try:
+        _exitance(out, points, object_index, samples, power, profile, method, tail, radius, xp, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _progress_bar(total: int, progress: bool | None):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="px", unit_scale=True, delay=0 if progress else 2.0,
+                desc="render pass 2", leave=False, dynamic_ncols=True)
+
+
+def _exitance(out, points, object_index, samples, power, profile, method, tail, radius, xp, bar) -> None:
     for obj in np.unique(object_index):
         rows = np.flatnonzero(object_index == obj)
         cols = np.flatnonzero(samples.object_index == obj)
@@ -221,14 +243,33 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
         if samples.face is not None and samples.face[cols[0]] >= 0:
             # a slab: unlit samples (a back-lit slab's whole front face, shadows) add nothing; skip them
             if _has_T(profile):
-                _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp)
+                _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp, bar)
                 continue
             cols = cols[np.any(power[cols] != 0, axis=1)]
             if cols.size == 0:
+                if bar is not None:
+                    bar.update(rows.size)
                 continue
-        out[rows] = _sum(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
-                         method, radius, xp)
-    return out
+        out[rows] = _sum_blocks(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
+                                method, radius, xp, bar)
+
+
+PROGRESS_CHUNKS = 32
+"""With a progress bar, the points of one sum are evaluated in at most this many blocks."""
+
+
+def _sum_blocks(xo, xs, ps, area, profile, method, radius, xp, bar, count: bool = True) -> np.ndarray:
+    """:func:`_sum` over blocks of the points ``xo`` (one block without a progress ``bar``), advancing
+    the bar by each block's points when ``count``."""
+    if bar is None:
+        return _sum(xo, xs, ps, area, profile, method, radius, xp)
+    step = max(4096, -(-xo.shape[0] // PROGRESS_CHUNKS))
+    parts = []
+    for a in range(0, xo.shape[0], step):
+        parts.append(_sum(xo[a:a + step], xs, ps, area, profile, method, radius, xp))
+        if count:
+            bar.update(parts[-1].shape[0])
+    return np.concatenate(parts) if parts else np.zeros((0, profile.n_channels))
 
 
 def _has_T(profile: Profile) -> bool:
@@ -237,7 +278,7 @@ def _has_T(profile: Profile) -> bool:
 
 def _slab_sums(out: np.ndarray, points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                samples: IrradianceSamples, power: np.ndarray, profile: Profile, method: str, tail: float,
-               radius: float, xp) -> None:
+               radius: float, xp, bar=None) -> None:
     """One slab's pass 2 with a profile that has T(r): R over the same face's samples, T(r_∥) over the
     other face's (both projected onto the slab's plane), into ``out[rows]``."""
     face = samples.face[cols]
@@ -262,10 +303,13 @@ def _slab_sums(out: np.ndarray, points: np.ndarray, rows: np.ndarray, cols: np.n
         s, o = cols[same], cols[other]
         out[r] = 0.0
         if s.size:
-            out[r] += _sum(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp)
+            out[r] += _sum_blocks(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp, bar,
+                                  count=not o.size)
         if o.size:
-            out[r] += _sum(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T, method,
-                           radius_T, xp)
+            out[r] += _sum_blocks(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T,
+                                  method, radius_T, xp, bar)
+        elif not s.size and bar is not None:
+            bar.update(r.size)
 
 
 def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile, method: str,
@@ -435,7 +479,8 @@ def _check_slabs(scene: Scene, profile: Profile) -> None:
 
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
-           seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32) -> RenderResult:
+           seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32,
+           progress: bool | None = None) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -469,6 +514,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         added to the radiance of either material; None: no surface reflection.
     gpu_dtype : numpy.float32 or numpy.float64, default float32
         Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
+    progress : bool or None, default None
+        Progress bar of pass 2 (see :func:`exitance`): None once it has taken 2 s, True, or False.
 
     Returns
     -------
@@ -510,7 +557,7 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
         M = exitance(x, obj, samples, profile, method=method, tail=tail,
-                     backend=where if isinstance(where, _Where) else "numpy")
+                     backend=where if isinstance(where, _Where) else "numpy", progress=progress)
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
