@@ -90,3 +90,9 @@ def test_render_prints_a_row_per_method(tmp_path):
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("clustered", "truncated"))]
     assert len(rows) == 2, proc.stdout
     assert run_bench("render", "--methods", "octree", cwd=tmp_path).returncode == 2
+    assert "pairs/s" in proc.stdout
+    proc = run_bench("render", "--size", "8", "--samples", "500", "--methods", "brute", "--backend", "numpy",
+                     cwd=tmp_path)
+    assert proc.returncode == 0 and any(line.startswith("brute") for line in proc.stdout.splitlines())
+    bad = run_bench("render", "--backend", "cuda", "--methods", "truncated", cwd=tmp_path)
+    assert bad.returncode == 2 and "brute" in bad.stderr

@@ -16,7 +16,7 @@ from bssrdf import backend, figures
 from bssrdf.figures.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED = {"j01", "j02", "j03", "j04", "j05", "j06", "d01", "d02", "d03", "d04", "d05", "d07"}
+REQUIRED = {"j01", "j02", "j03", "j04", "j05", "j06", "d01", "d02", "d03", "d04", "d05", "d06", "d07"}
 TINY = 2000          # photons per Monte Carlo run
 pytestmark = pytest.mark.skipif(not backend.cpu_available(), reason="needs the CPU extension (tracer)")
 

@@ -212,12 +212,18 @@ def test_clustered_matches_truncated():
 
 @pytest.mark.cuda
 def test_gpu_brute_force_matches_numpy():
-    """The CuPy brute-force sum (profile from the CUDA kernel, float64) equals the NumPy one."""
+    """The GPU's brute-force sum (cuda/render.cu, float64) equals the NumPy one; the CuPy version of the
+    NumPy code (pipeline._brute with CuPy arrays) too. More in tests/test_render_kernels.py."""
+    import cupy
+
     scene, cam = _sphere_scene()
     prof = render.DipoleProfile(SPHERE)
     cpu = render.render(scene, cam, prof, n_samples=20_000, method="brute", backend="numpy")
-    gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda")
+    gpu = render.render(scene, cam, prof, n_samples=20_000, backend="cuda", gpu_dtype=np.float64)
     np.testing.assert_allclose(gpu.image, cpu.image, rtol=1e-10, atol=1e-14 * cpu.image.max())
+    xo, xs = cpu.samples.points[:500], cpu.samples.points
+    np.testing.assert_allclose(render.pipeline._brute(xo, xs, cpu.samples.power, prof, cupy),
+                               render.pipeline._brute(xo, xs, cpu.samples.power, prof), rtol=1e-10)
 
 
 def test_shadow_boundary_on_a_flat_slab():
@@ -287,3 +293,48 @@ def test_tabulated_slab_transmission_and_errors():
         render.TabulatedProfile(SLAB)
     with pytest.raises(ValueError, match="tail"):
         slab.radius(0.0)
+
+
+def test_exr_read_back_by_mitsuba(tmp_path):
+    """write_exr's files open in an independent reader (Mitsuba 3's Bitmap, OpenEXR's library)."""
+    mi = pytest.importorskip("mitsuba")
+    mi.set_variant("scalar_rgb")
+    img = np.random.default_rng(0).random((5, 7, 3)) * 100.0
+    render.write_exr(tmp_path / "rgb.exr", img)
+    back = np.array(mi.Bitmap(str(tmp_path / "rgb.exr")))
+    np.testing.assert_array_equal(back, img.astype(np.float32))
+    render.write_exr(tmp_path / "half.exr", img, pixel_type="half")
+    np.testing.assert_allclose(np.array(mi.Bitmap(str(tmp_path / "half.exr"))), img, rtol=1e-3)
+    render.write_exr(tmp_path / "y.exr", img[:, :, 1])
+    back = np.array(mi.Bitmap(str(tmp_path / "y.exr"))).reshape(5, 7)
+    np.testing.assert_array_equal(back, img[:, :, 1].astype(np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        render.write_exr(tmp_path / "bad.exr", np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="half"):
+        render.write_exr(tmp_path / "big.exr", np.full((2, 2), 1e6), pixel_type="half")
+    with pytest.raises(ValueError, match="finite"):
+        render.write_exr(tmp_path / "nan.exr", np.full((2, 2), np.nan))
+
+
+def test_progress_blocks_change_nothing(monkeypatch):
+    """With a progress bar, pass 2 runs in blocks of points: the image is bit-identical, for a sphere
+    and for a back-lit slab with the multipole's R and T."""
+    from bssrdf.export.table import profile_table
+    from bssrdf.render import pipeline
+
+    monkeypatch.setattr(pipeline, "PROGRESS_CHUNKS", 7)
+    scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0)],
+                         lights=[render.DirectionalLight(direction=(1, 1, -1), irradiance=1.0)])
+    cam = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=96, height=96)
+    prof = render.DipoleProfile(SPHERE)
+    a = render.render(scene, cam, prof, n_samples=6000, progress=False)
+    b = render.render(scene, cam, prof, n_samples=6000, progress=True)
+    np.testing.assert_array_equal(a.image, b.image)
+    slab = render.Scene(objects=[render.Slab((0, 0, 0), (0, 0, 1), (6.0, 6.0), 2.0)],
+                        lights=[render.DirectionalLight(direction=(0, 0, 1), irradiance=1.0)])
+    cam = render.OrthographicCamera((0, 0, 5), (0, 0, 0), up=(0, 1, 0), view_height=8.0, width=96, height=96)
+    tab = render.TabulatedProfile(profile_table(SLAB, thickness=2.0))
+    a = render.render(slab, cam, tab, n_samples=20000, progress=False)
+    b = render.render(slab, cam, tab, n_samples=20000, progress=True)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.image.max() > 0

@@ -1,8 +1,8 @@
 """Compile every CUDA source under cuda/ with NVRTC, as CuPy does at run time (no GPU needed).
 
 CI runs this after `nvcc`: nvcc compiles the explicit instantiations, NVRTC the name expressions
-(`mc_trace_kernel<float, true>`, ...) that bssrdf/backend.py and bssrdf/mc/_cuda.py ask CuPy for,
-with the same options (NVRTC rejects some things nvcc accepts, e.g. host-only headers).
+(`mc_trace_kernel<float, true>`, `render_dipole_kernel<float, 3>`, ...) that bssrdf/backend.py,
+bssrdf/mc/_cuda.py and bssrdf/render/kernels.py ask CuPy for, with the same options (NVRTC rejects some things nvcc accepts, e.g. host-only headers).
 
 Usage: python tools/nvrtc_check.py [path/to/libnvrtc.so]   (default: the nvidia-cuda-nvrtc wheel)
 """
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bssrdf.backend import KERNELS  # noqa: E402
+from bssrdf.render.kernels import KERNEL_NAMES as RENDER_KERNELS  # noqa: E402
 
 
 def _find_lib() -> str:
@@ -63,6 +64,7 @@ def main() -> None:
     compile_source(lib, ROOT / "cuda" / "profiles.cu", profiles, [])
     mc = [f"mc_trace_kernel<{t}, {s}>" for t in ("float", "double") for s in ("true", "false")]
     compile_source(lib, ROOT / "cuda" / "mc.cu", mc, ["--use_fast_math"])
+    compile_source(lib, ROOT / "cuda" / "render.cu", RENDER_KERNELS, ["--use_fast_math"])
     # the renderer API (cuda/README.md): every profile header, used from a device function
     with tempfile.TemporaryDirectory() as tmp:
         api = Path(tmp) / "api_check.cu"
@@ -72,6 +74,7 @@ def main() -> None:
 
 API_CHECK = r"""
 #include "bssrdf/bssrdf.h"
+#include "bssrdf/render.h"
 template <class T>
 __global__ void api_check(const T* r, const T* values, const T* cdf, int n_r, T* out) {
     const bssrdf::TableView<T> v = bssrdf::make_table_view(r, values, cdf, n_r, 1);

@@ -438,9 +438,13 @@ def bench_fit(repeat: int) -> list[dict]:
     return rows
 
 
-def bench_render(size: int, n_samples: int, methods: list[str]) -> list[dict]:
+def bench_render(size: int, n_samples: int, methods: list[str], backend_name: str = "auto",
+                 gpu_dtype: str = "float32") -> list[dict]:
     """Render a sphere (R 10 mm, dipole σa 0.1/0.2/0.3, σ's 2 mm⁻¹, η 1.3, oblique directional light)
-    at ``size``² pixels with ``n_samples`` irradiance samples; print seconds per pass and method."""
+    at ``size``² pixels with ``n_samples`` irradiance samples on ``backend_name`` (see
+    :func:`bssrdf.render.render`); print seconds per pass and method, and the pass-2 throughput: profile
+    evaluations (visible pixels × samples, the pairs a brute-force sum takes, whichever method ran) per
+    second. Each method runs once untimed first when it uses the GPU (kernel compilation)."""
     from bssrdf import Medium, render
 
     medium = Medium.from_reduced(sigma_a=[0.1, 0.2, 0.3], sigma_s_prime=[2.0, 2.0, 2.0], eta=1.3)
@@ -448,18 +452,25 @@ def bench_render(size: int, n_samples: int, methods: list[str]) -> list[dict]:
     scene = render.Scene(objects=[render.Sphere((0, 0, 0), 10.0)],
                          lights=[render.DirectionalLight(direction=(1, 1, -1), irradiance=1.0)])
     cam = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=size, height=size)
-    print(f"{'method':<10} {'pixels':>8} {'visible':>8} {'samples':>8} {'radius mm':>9} "
-          f"{'irradiance s':>12} {'evaluation s':>12} {'total s':>8}")
+    dtype = np.dtype(gpu_dtype).type
+    print(f"{'method':<10} {'backend':<7} {'pixels':>8} {'visible':>8} {'samples':>8} {'radius mm':>9} "
+          f"{'irradiance s':>12} {'evaluation s':>12} {'total s':>8} {'pairs/s':>9}")
     rows = []
     for m in methods:
+        if backend_name == "cuda" or (backend_name == "auto" and m == "brute" and backend.cuda_available()):
+            small = render.PerspectiveCamera(eye=(0, -60, 0), look_at=(0, 0, 0), fov=22, width=8, height=8)
+            render.render(scene, small, prof, n_samples=1000, method=m, backend=backend_name, gpu_dtype=dtype)
         t0 = time.perf_counter()
-        res = render.render(scene, cam, prof, n_samples=n_samples, method=m)
+        res = render.render(scene, cam, prof, n_samples=n_samples, method=m, backend=backend_name,
+                            gpu_dtype=dtype)
         total = time.perf_counter() - t0
-        row = dict(method=m, visible=int(res.hit.sum()), samples=len(res.samples.area), radius=res.radius,
-                   total=total, **res.timings)
+        row = dict(method=m, backend=backend_name, visible=int(res.hit.sum()), samples=len(res.samples.area),
+                   radius=res.radius, total=total, **res.timings)
+        row["pairs_per_s"] = row["visible"] * row["samples"] / row["evaluation"]
         rows.append(row)
-        print(f"{m:<10} {size * size:>8} {row['visible']:>8} {row['samples']:>8} {res.radius:>9.3f} "
-              f"{row['irradiance']:>12.3f} {row['evaluation']:>12.3f} {total:>8.2f}", flush=True)
+        print(f"{m:<10} {backend_name:<7} {size * size:>8} {row['visible']:>8} {row['samples']:>8} "
+              f"{res.radius:>9.3f} {row['irradiance']:>12.3f} {row['evaluation']:>12.3f} {total:>8.2f} "
+              f"{row['pairs_per_s']:>9.3g}", flush=True)
     return rows
 
 
@@ -496,12 +507,17 @@ def main(argv=None) -> int:
     q = sub.add_parser("fit",
                        help="bssrdf.fit speed: profile fits (dipole, multipole, mc), totals, appearance")
     q.add_argument("--repeat", type=int, default=3, help="timed runs per case, best reported (default 3)")
-    q = sub.add_parser("render", help="bssrdf.render: a size² sphere with n irradiance samples, CPU seconds")
+    q = sub.add_parser("render",
+                       help="bssrdf.render: a size² sphere with n irradiance samples: seconds, pairs/s")
     q.add_argument("--size", type=int, default=512, help="image width and height (default %(default)s)")
     q.add_argument("--samples", type=float, default=1e5, help="irradiance samples (default %(default)g)")
     q.add_argument("--methods", default="clustered",
-                   help="comma-separated, of clustered, truncated, brute (default %(default)s; truncated "
-                        "takes ~10 min at the defaults on 2 cores)")
+                   help="comma-separated, of clustered, truncated, brute (default %(default)s; on 2 cores "
+                        "without the GPU, brute takes hours at the defaults)")
+    q.add_argument("--backend", default="auto", choices=("auto", "cuda", "cpu", "numpy"),
+                   help="where pass 2 runs (default %(default)s; cuda: brute only)")
+    q.add_argument("--gpu-dtype", default="float32", choices=("float32", "float64"),
+                   help="arithmetic of the GPU kernel (default %(default)s)")
     args = p.parse_args(argv)
     if args.what == "render":
         from bssrdf.render import METHODS
@@ -512,10 +528,19 @@ def main(argv=None) -> int:
             print(f"bssrdf.bench: error: --methods must be of {METHODS}, --size and --samples >= 1; got "
                   f"{args.methods!r}, {args.size}, {args.samples}", file=sys.stderr)
             return 2
+        if args.backend == "cuda" and methods != ["brute"]:
+            print(f"bssrdf.bench: error: --backend cuda runs --methods brute only; got {args.methods!r}",
+                  file=sys.stderr)
+            return 2
+        try:
+            backend.resolve(args.backend)
+        except RuntimeError as e:
+            print(f"bssrdf.bench: error: {e}", file=sys.stderr)
+            return 2
         import platform
 
         print(f"# bssrdf.bench render on {platform.node()} ({platform.processor() or platform.machine()})")
-        bench_render(args.size, int(args.samples), methods)
+        bench_render(args.size, int(args.samples), methods, args.backend, args.gpu_dtype)
         return 0
     if args.what == "mc":
         return _mc_main(args)

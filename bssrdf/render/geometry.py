@@ -7,6 +7,10 @@ Lengths in mm. Every shape answers three questions, vectorised over rays or poin
 * ``normal(points)`` → outward unit normals at points on the surface;
 * ``sample(n, rng)`` → ``n`` points spread evenly over the surface with their outward normals
   and the area each represents [mm²] (the areas sum to the shape's area).
+
+A :class:`Slab` is two parallel rectangles (its front and back faces) and also labels its points
+with the face they lie on (``face``: 0 front, 1 back), which pass 2 needs to tell reflection from
+transmission (:func:`bssrdf.render.pipeline.exitance`).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Sphere", "Plane", "SurfaceSamples", "EPSILON"]
+__all__ = ["Sphere", "Plane", "Slab", "SurfaceSamples", "EPSILON", "FRONT", "BACK"]
 
 EPSILON = 1e-6
 """Relative offset [in units of the scene size] that keeps shadow rays off their own surface."""
+FRONT, BACK = 0, 1
+"""Face labels of a :class:`Slab`'s points (``SurfaceSamples.face``); −1 marks a point on another shape."""
 
 
 def _vec3(name: str, value) -> np.ndarray:
@@ -48,11 +54,15 @@ class SurfaceSamples:
         Outward unit normals.
     area : ndarray, shape (N,)
         Area represented by each point [mm²]; sums to the surface area.
+    face : ndarray of int, shape (N,), or None
+        For a :class:`Slab`: the face of each point, :data:`FRONT` (0) or :data:`BACK` (1); None
+        for shapes without faces.
     """
 
     points: np.ndarray
     normals: np.ndarray
     area: np.ndarray
+    face: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,11 +169,11 @@ class Plane:
         """Distance [mm] along unit ``directions`` (…, 3) to the rectangle (either side)."""
         n = self.normal_vector
         denom = directions @ n
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # rays parallel to the plane: t = ±inf or NaN
             t = ((self.center - origins) @ n) / denom
-        p = origins + t[..., None] * directions - self.center
-        a, b = self.half_size
-        inside = (np.abs(p @ self.u_axis) <= a) & (np.abs(p @ self.v_axis) <= b)
+            p = origins + t[..., None] * directions - self.center
+            a, b = self.half_size
+            inside = (np.abs(p @ self.u_axis) <= a) & (np.abs(p @ self.v_axis) <= b)
         ok = (denom != 0) & (t > EPSILON * self.size) & inside
         return np.where(ok, t, np.inf)
 
@@ -185,6 +195,83 @@ class Plane:
         pts = self.center + su[:, None] * self.u_axis + sv[:, None] * self.v_axis
         m = nu * nv
         return SurfaceSamples(pts, self.normal(pts), np.full(m, self.area / m))
+
+
+@dataclass(frozen=True, eq=False)
+class Slab:
+    """A finite thin slab: two parallel rectangles ``thickness`` [mm] apart.
+
+    The front face is the rectangle about ``center`` [mm] with outward unit normal ``normal_vector``
+    (n), half extents ``half_size`` = (a, b) [mm] along ``u_axis`` and v = n × u, as a
+    :class:`Plane`; the back face is the same rectangle about ``center − thickness·n`` with outward
+    normal −n. A light behind the slab (on the −n side) lights the back face; pass 2 carries that
+    light to the front face with the profile's transmittance T(r) (see
+    :func:`bssrdf.render.pipeline.exitance`).
+
+    The four thin sides (area 4(a + b)·thickness) are ignored: rays pass through them, they hold no
+    samples and no light enters or leaves there. That is a fair model for a slab much wider than
+    it is thick (a, b ≫ thickness), the case of the multipole (Donner & Jensen 2005), which
+    treats the slab as laterally infinite; near its rim (within a few thicknesses) the image lacks
+    the light the sides would let in or out.
+    """
+
+    center: np.ndarray
+    normal_vector: np.ndarray
+    half_size: tuple[float, float]
+    thickness: float
+    u_axis: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        front = Plane(self.center, self.normal_vector, self.half_size, self.u_axis)
+        d = self.thickness
+        if isinstance(d, bool) or not isinstance(d, (int, float, np.floating, np.integer)) \
+                or not (np.isfinite(d) and d > 0):
+            raise ValueError(f"thickness must be a finite length > 0 mm; got {d!r}")
+        d = float(d)
+        n = front.normal_vector
+        back = Plane(front.center - d * n, -n, front.half_size, front.u_axis)
+        for name, value in (("center", front.center), ("normal_vector", n), ("half_size", front.half_size),
+                            ("u_axis", front.u_axis), ("thickness", d), ("front", front), ("back", back)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def v_axis(self) -> np.ndarray:
+        return np.cross(self.normal_vector, self.u_axis)
+
+    @property
+    def area(self) -> float:
+        """Area of the two faces, 8ab [mm²] (the sides are ignored)."""
+        return 2.0 * self.front.area
+
+    @property
+    def size(self) -> float:
+        return max(max(self.half_size), self.thickness)
+
+    def intersect(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Distance [mm] along unit ``directions`` (…, 3) to the nearer face hit (from either side)."""
+        return np.minimum(self.front.intersect(origins, directions), self.back.intersect(origins, directions))
+
+    def face(self, points: np.ndarray) -> np.ndarray:
+        """:data:`FRONT` (0) or :data:`BACK` (1) for ``points`` (…, 3) on the slab: the face whose
+        plane is nearer."""
+        s = (np.asarray(points) - self.center) @ self.normal_vector
+        return np.where(s > -0.5 * self.thickness, FRONT, BACK)
+
+    def normal(self, points: np.ndarray) -> np.ndarray:
+        """Outward unit normals: n on the front face, −n on the back."""
+        sign = np.where(self.face(points) == FRONT, 1.0, -1.0)[..., None]
+        return sign * self.normal_vector
+
+    def sample(self, n: int, rng: np.random.Generator) -> SurfaceSamples:
+        """About ``n`` points, half on each face (each face's jittered grid, :meth:`Plane.sample`),
+        labelled with their ``face``."""
+        n = _count(n)
+        half = max(1, (n + 1) // 2)
+        parts = [self.front.sample(half, rng), self.back.sample(half, rng)]
+        face = np.concatenate([np.full(p.area.size, k) for k, p in zip((FRONT, BACK), parts, strict=True)])
+        return SurfaceSamples(np.concatenate([p.points for p in parts]),
+                              np.concatenate([p.normals for p in parts]),
+                              np.concatenate([p.area for p in parts]), face)
 
 
 def _count(n) -> int:

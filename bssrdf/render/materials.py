@@ -218,9 +218,11 @@ Profile = DipoleProfile | TabulatedProfile
 
 @dataclass(frozen=True)
 class LambertianBRDF:
-    """A Lambertian surface f = ρ/π of albedo ``albedo`` (scalar or per channel)."""
+    """A Lambertian surface f = ρ/π of albedo ``albedo`` (scalar or per channel); ``eta`` (optional,
+    scalar or per channel) is the relative index a :class:`~bssrdf.render.Specular` term uses."""
 
     albedo: float | tuple
+    eta: float | tuple | None = None
 
     @property
     def rho(self) -> np.ndarray:
@@ -235,4 +237,5 @@ class LambertianBRDF:
         either (the BSSRDF's angular distribution differs: F_t(η, cos θ_o) cos θ_o, not cos θ_o).
         """
         ft = F_t(1.0, profile.eta)
-        return cls(tuple(ft * hemispherical_transmittance(profile.eta) * profile.total()))
+        return cls(tuple(ft * hemispherical_transmittance(profile.eta) * profile.total()),
+                   eta=tuple(profile.eta.tolist()))

@@ -20,10 +20,28 @@ Pass 2 (evaluation): for each visible point x_o, the diffuse exitance below the 
 which is ∫∫ S_d L_i cos θ_i dω_i dA with S_d = (1/π) F_t(η, ω_i) R(r) F_t(η, ω_o) (Jensen et al.
 2001). Distances are Euclidean (chords on curved surfaces), as in Jensen & Buhler.
 
-Evaluators of the sum: ``"brute"`` sums over every sample (NumPy, in chunks; the reference that
-a GPU kernel will mirror); ``"truncated"`` sums only samples within the profile's truncation
-radius (where less than ``tail`` of its total remains), found with a k-d tree (scipy cKDTree).
-Jensen & Buhler's hierarchical (octree) sum is not implemented.
+Thin slabs (:class:`~bssrdf.render.geometry.Slab`): samples and evaluation points carry the face
+they lie on. For x_o on one face, the sum runs over the same face's samples with R(|x_o − x_i|) and,
+when the profile has a transmittance (``TabulatedProfile.has_transmission``: the multipole of a
+slab, Donner & Jensen 2005, a finite layered stack, or a Monte Carlo table of the slab), over the
+other face's samples with T(r_∥),
+
+    M_d(x_o) = Σ_{same face} R(|x_o − x_i|) E_t,i A_i + Σ_{other face} T(r_∥) E_t,i A_i,
+
+r_∥ the distance along the slab (both points projected onto its plane), each sum with its own
+profile's truncation radius. A profile without T (the dipole) sums every sample of the slab with
+R at Euclidean distance, the back face's at |x_o − x_i| ≥ d: how a dipole-based renderer (Jensen &
+Buhler 2002) lets light through a thin object.
+
+Evaluators of the sum: ``"brute"`` sums over every sample; ``"truncated"`` sums only samples within
+the profile's truncation radius (where less than ``tail`` of its total remains); ``"clustered"`` adds
+far cells of samples at their centroids. Each exists as NumPy + SciPy (``_brute`` in chunks,
+``_truncated`` with a k-d tree, ``_clustered``: the reference, ``backend="numpy"``) and, for the dipole and
+tabulated profiles, compiled from the shared header ``cuda/include/bssrdf/render.h``
+(:mod:`bssrdf.render.kernels`): a fused brute-force GPU kernel (``backend="cuda"``) and a truncated or
+brute-force sum over a cell grid in the CPU extension (``backend="cpu"``); ``backend="auto"`` picks the
+GPU for "brute", else the compiled CPU sum, else NumPy (see :func:`_array_module`). Jensen & Buhler's
+hierarchical (octree) sum is not implemented.
 """
 
 from __future__ import annotations
@@ -36,9 +54,11 @@ from scipy.spatial import cKDTree
 
 from .. import backend as _backend
 from ..fresnel import F_t
-from .geometry import SurfaceSamples
+from . import kernels as _kernels
+from .geometry import Slab, SurfaceSamples
 from .materials import LambertianBRDF, Profile
 from .scene import Scene
+from .specular import Specular, specular_radiance
 
 __all__ = ["IrradianceSamples", "RenderResult", "irradiance_samples", "exitance", "render",
            "incident_irradiance", "METHODS"]
@@ -63,6 +83,9 @@ class IrradianceSamples:
         Index of the scene object each sample lies on.
     E_t : ndarray, shape (N, C)
         Irradiance transmitted into the medium [W mm⁻²] (Fresnel-weighted, shadowed).
+    face : ndarray of int, shape (N,), or None
+        The face of each sample on a :class:`~bssrdf.render.geometry.Slab` (0 front, 1 back) and
+        −1 on other shapes; None when the scene has no slab.
     """
 
     points: np.ndarray
@@ -70,6 +93,7 @@ class IrradianceSamples:
     area: np.ndarray
     object_index: np.ndarray
     E_t: np.ndarray
+    face: np.ndarray | None = None
 
     @property
     def power(self) -> np.ndarray:
@@ -134,8 +158,11 @@ def irradiance_samples(scene: Scene, profile: Profile, n_samples: int,
     normals = np.concatenate([p.normals for p in parts])
     area = np.concatenate([p.area for p in parts])
     index = np.concatenate([np.full(len(p.area), i) for i, p in enumerate(parts)])
+    face = None
+    if any(p.face is not None for p in parts):
+        face = np.concatenate([p.face if p.face is not None else np.full(len(p.area), -1) for p in parts])
     E_t = incident_irradiance(scene, points, normals, profile.n_channels, profile.eta)
-    return IrradianceSamples(points, normals, area, index, E_t)
+    return IrradianceSamples(points, normals, area, index, E_t, face)
 
 
 def _check_method(method: str) -> str:
@@ -146,8 +173,9 @@ def _check_method(method: str) -> str:
 
 def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSamples,
              profile: Profile, *, method: str = "truncated", tail: float = 1e-3,
-             backend: str = "numpy") -> np.ndarray:
-    """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object.
+             backend: str = "numpy", progress: bool | None = None) -> np.ndarray:
+    """Pass 2: M_d(x_o) = Σ_i R(|x_o − x_i|) E_t,i A_i [W mm⁻²] over the samples on the same object
+    (on a slab: R over the same face, T(r_∥) over the other when the profile has T; module notes).
 
     Parameters
     ----------
@@ -158,18 +186,29 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     samples : IrradianceSamples
         From :func:`irradiance_samples`.
     profile : DipoleProfile or TabulatedProfile
-        The radial profile R(r) [mm⁻²].
+        The radial profile R(r) [mm⁻²] (and T(r) [mm⁻²] of a slab, ``profile.transmission``).
     method : {"truncated", "brute", "clustered"}
         "clustered": the truncated sum with far samples grouped in cells (see :func:`_clustered`).
         Samples within the profile's ``radius`` (``tail``) only, or all of them.
     tail : float
         Fraction of the profile's total allowed beyond the truncation radius.
-    backend : {"numpy", "cuda"}
-        "cuda": the brute-force sum on the GPU with CuPy (``method`` must be "brute").
+    backend : {"numpy", "cpu", "cuda", "auto"}
+        Where the sums run (see :func:`_array_module`): "cuda" the fused GPU kernel (``method`` must be
+        "brute"), "cpu" the compiled CPU sums, "numpy" the NumPy + SciPy reference.
+    progress : bool or None, default None
+        A progress bar (tqdm, points evaluated): None shows it once the sum has taken 2 s, True at
+        once, False never. The points are then summed in up to ``PROGRESS_CHUNKS`` blocks.
 
     Returns
     -------
     ndarray, shape (N, C)
+
+    Notes
+    -----
+    A point on a slab belongs to the face whose plane is nearer (found from the object's samples,
+    ``samples.face``); the transmitted sum uses the truncation radius of ``profile.transmission``. A
+    slab's samples with no power (unlit: a back-lit slab's front face, shadows) are left out of its
+    sums, which changes nothing but the time.
     """
     _check_method(method)
     xp = _array_module(backend, method)
@@ -177,41 +216,171 @@ def exitance(points: np.ndarray, object_index: np.ndarray, samples: IrradianceSa
     out = np.zeros((points.shape[0], profile.n_channels))
     power = samples.power
     radius = profile.radius(tail) if method != "brute" else np.inf
+    bar = _progress_bar(points.shape[0], progress)
+    try:
+        _exitance(out, points, object_index, samples, power, profile, method, tail, radius, xp, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _progress_bar(total: int, progress: bool | None):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="px", unit_scale=True, delay=0 if progress else 2.0,
+                desc="render pass 2", leave=False, dynamic_ncols=True)
+
+
+def _exitance(out, points, object_index, samples, power, profile, method, tail, radius, xp, bar) -> None:
     for obj in np.unique(object_index):
         rows = np.flatnonzero(object_index == obj)
         cols = np.flatnonzero(samples.object_index == obj)
         if rows.size == 0 or cols.size == 0:
             continue
-        out[rows] = _sum(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
-                         method, radius, xp)
-    return out
+        if samples.face is not None and samples.face[cols[0]] >= 0:
+            # a slab: unlit samples (a back-lit slab's whole front face, shadows) add nothing; skip them
+            if _has_T(profile):
+                _slab_sums(out, points, rows, cols, samples, power, profile, method, tail, radius, xp, bar)
+                continue
+            cols = cols[np.any(power[cols] != 0, axis=1)]
+            if cols.size == 0:
+                if bar is not None:
+                    bar.update(rows.size)
+                continue
+        out[rows] = _sum_blocks(points[rows], samples.points[cols], power[cols], samples.area[cols], profile,
+                                method, radius, xp, bar)
+
+
+PROGRESS_CHUNKS = 32
+"""With a progress bar, the points of one sum are evaluated in at most this many blocks."""
+
+
+def _sum_blocks(xo, xs, ps, area, profile, method, radius, xp, bar, count: bool = True) -> np.ndarray:
+    """:func:`_sum` over blocks of the points ``xo`` (one block without a progress ``bar``), advancing
+    the bar by each block's points when ``count``."""
+    if bar is None:
+        return _sum(xo, xs, ps, area, profile, method, radius, xp)
+    step = max(4096, -(-xo.shape[0] // PROGRESS_CHUNKS))
+    parts = []
+    for a in range(0, xo.shape[0], step):
+        parts.append(_sum(xo[a:a + step], xs, ps, area, profile, method, radius, xp))
+        if count:
+            bar.update(parts[-1].shape[0])
+    return np.concatenate(parts) if parts else np.zeros((0, profile.n_channels))
+
+
+def _has_T(profile: Profile) -> bool:
+    return bool(getattr(profile, "has_transmission", False))
+
+
+def _slab_sums(out: np.ndarray, points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               samples: IrradianceSamples, power: np.ndarray, profile: Profile, method: str, tail: float,
+               radius: float, xp, bar=None) -> None:
+    """One slab's pass 2 with a profile that has T(r): R over the same face's samples, T(r_∥) over the
+    other face's (both projected onto the slab's plane), into ``out[rows]``."""
+    face = samples.face[cols]
+    xs = samples.points[cols]
+    front, back = np.flatnonzero(face == 0), np.flatnonzero(face == 1)
+    if front.size == 0 or back.size == 0:
+        raise ValueError("a slab's samples must lie on both of its faces (samples.face holds one face only)")
+    n = samples.normals[cols[front[0]]]                      # the front face's outward normal
+    depth = float((xs[front[0]] - xs[back[0]]) @ n)          # the slab's thickness [mm]
+    x = points[rows]
+    point_face = np.where((x - xs[front[0]]) @ n > -0.5 * depth, 0, 1)
+    T = profile.transmission
+    radius_T = T.radius(tail) if method != "brute" else np.inf
+    flat = xs - np.outer(xs @ n, n)                          # projections onto the plane through 0
+    lit = np.any(power[cols] != 0, axis=1)                   # unlit samples add nothing
+    for f, same, other in ((0, front, back), (1, back, front)):
+        r = rows[point_face == f]
+        if r.size == 0:
+            continue
+        xo = points[r]
+        same, other = same[lit[same]], other[lit[other]]
+        s, o = cols[same], cols[other]
+        out[r] = 0.0
+        if s.size:
+            out[r] += _sum_blocks(xo, xs[same], power[s], samples.area[s], profile, method, radius, xp, bar,
+                                  count=not o.size)
+        if o.size:
+            out[r] += _sum_blocks(xo - np.outer(xo @ n, n), flat[other], power[o], samples.area[o], T,
+                                  method, radius_T, xp, bar)
+        elif not s.size and bar is not None:
+            bar.update(r.size)
 
 
 def _sum(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray, profile: Profile, method: str,
          radius: float, xp=np) -> np.ndarray:
     """Σ_i R(|x_o − x_i|) P_i for every x_o (N, 3) over samples ``xs`` (M, 3) of powers ``ps`` (M, C)
     and areas ``area`` (M,), by ``method`` (``radius``: the truncation radius, inf for brute force;
-    ``xp``: NumPy, or CuPy for the GPU). Every evaluator of pass 2 goes through here."""
+    ``xp``: where it runs, from :func:`_array_module`: NumPy for the NumPy/SciPy reference, a
+    :class:`_Where` for the compiled CPU sums or the GPU kernel, or CuPy for the GPU kernel in float32).
+    Every evaluator of pass 2 goes through here; returns a NumPy (N, C) array."""
+    compiled = _kernels.supported(profile)
+    cupy = getattr(xp, "__name__", "") == "cupy"
+    where = xp.name if isinstance(xp, _Where) else "cuda" if cupy else "numpy"
     # a radius wider than the samples' extent keeps every pair: the brute sum is cheaper
     if method == "brute" or radius >= np.linalg.norm(np.ptp(xs, axis=0)):
-        return _brute(xo, xs, ps, profile, xp)
+        if compiled and where == "cuda":
+            return _kernels.cuda_sum(xo, xs, ps, profile, xp.dtype if isinstance(xp, _Where) else np.float32)
+        if compiled and where == "cpu":
+            return _kernels.cpu_sum(xo, xs, ps, profile)
+        return _brute(xo, xs, ps, profile, getattr(xp, "module", xp))
     if method == "clustered":
+        if compiled and where == "cpu":
+            return _kernels.cpu_clustered(xo, xs, ps, area, profile, radius, CLUSTER_RATIO)
         return _clustered(xo, xs, ps, area, profile, radius)
+    if compiled and where == "cpu":
+        return _kernels.cpu_sum(xo, xs, ps, profile, radius)
     return _truncated(xo, xs, ps, profile, radius)
 
 
-def _array_module(backend: str, method: str):
-    """NumPy, or CuPy for backend "cuda" (brute force only; RuntimeError without a GPU)."""
-    if backend in ("numpy", "cpu", "auto"):
-        return np
-    if backend != "cuda":
-        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
-    if method != "brute":
-        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
-    _backend.resolve("cuda")
-    import cupy
+@dataclass(frozen=True)
+class _Where:
+    """Where pass 2 runs when compiled code does it: ``name`` "cpu" (bssrdf._core, float64) or "cuda"
+    (cuda/render.cu in ``dtype``). Passed to :func:`_sum` as its ``xp``, it stands in for its array
+    module ``module`` (NumPy or CuPy) to code that uses ``xp`` as one."""
 
-    return cupy
+    name: str
+    module: object
+    dtype: type = np.float64
+
+    def __getattr__(self, attr):
+        return getattr(self.module, attr)
+
+
+def _array_module(backend, method: str, gpu_dtype=np.float32):
+    """Where pass 2 runs for ``backend`` and ``method`` (design.md's dispatch rule):
+
+    * "numpy": NumPy + SciPy (the reference evaluators below);
+    * "cpu": the compiled sums of bssrdf._core (truncated, brute and clustered); RuntimeError without
+      the extension;
+    * "cuda": the fused GPU kernel, in ``gpu_dtype`` (brute force only: ValueError for another method;
+      RuntimeError without CuPy and a device);
+    * "auto": the GPU for "brute" when CuPy finds a device, else the compiled CPU sums when built, else
+      NumPy.
+
+    A :class:`_Where` given as ``backend`` is returned as it is."""
+    if isinstance(backend, _Where):
+        return backend
+    if backend not in ("auto", "numpy", "cpu", "cuda"):
+        raise ValueError(f"backend must be one of ('auto', 'numpy', 'cpu', 'cuda'); got {backend!r}")
+    if backend == "numpy":
+        return np
+    if backend == "cuda" and method != "brute":
+        raise ValueError(f"backend='cuda' evaluates by brute force: method must be 'brute'; got {method!r}")
+    if np.dtype(gpu_dtype) not in (np.float32, np.float64):
+        raise ValueError(f"gpu_dtype must be float32 or float64; got {gpu_dtype!r}")
+    if backend == "cuda" or (backend == "auto" and method == "brute" and _backend.cuda_available()):
+        _backend.resolve("cuda")
+        return _Where("cuda", _backend._cupy(), np.dtype(gpu_dtype).type)
+    if backend == "cpu" or _backend.cpu_available():
+        _backend.resolve("cpu")
+        return _Where("cpu", np)
+    return np
 
 
 def _brute(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, profile: Profile, xp=np) -> np.ndarray:
@@ -290,9 +459,28 @@ def _clustered(xo: np.ndarray, xs: np.ndarray, ps: np.ndarray, area: np.ndarray,
     return out
 
 
+def _check_slabs(scene: Scene, profile: Profile) -> None:
+    """A profile with T(r) must be the slab's: the same thickness, one medium on both sides."""
+    if not _has_T(profile):
+        return
+    table = profile.table
+    for k, s in enumerate(scene.objects):
+        if not isinstance(s, Slab):
+            continue
+        d = table.thickness
+        if d is None or abs(d - s.thickness) > 1e-6 * s.thickness:
+            raise ValueError(f"scene.objects[{k}].thickness must equal the profile's slab thickness "
+                             f"{d!r} mm; got {s.thickness!r} mm")
+        if not np.allclose(table.n_above, table.n_below, rtol=0, atol=1e-12):
+            raise ValueError("a rendered slab sits in one medium: the profile's n_below must equal its "
+                             f"n_above {np.asarray(table.n_above).tolist()}; got "
+                             f"{np.asarray(table.n_below).tolist()}")
+
+
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
-           seed: int = 0) -> RenderResult:
+           seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32,
+           progress: bool | None = None) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -303,41 +491,54 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         The view.
     profile : DipoleProfile, TabulatedProfile or LambertianBRDF
         The material: a radial diffusion profile (two-pass BSSRDF, see the module notes) or a BRDF
-        (direct lighting only, L = ρ/π Σ E_l cos θ_l V).
+        (direct lighting only, L = ρ/π Σ E_l cos θ_l V). A profile with T(r) (a slab's table) must
+        have the thickness of every :class:`~bssrdf.render.geometry.Slab` in the scene and the same
+        index above and below (ValueError otherwise); on other shapes only its R(r) is used.
     n_samples : int, default 100000
         Irradiance samples over all objects (pass 1).
     method : {"truncated", "brute", "clustered"} or None
-        Evaluator of pass 2 (see :func:`exitance`); None: "truncated" on the CPU, "brute" on the GPU.
+        Evaluator of pass 2 (see :func:`exitance`); None: "brute" on the GPU (``backend`` "cuda", or
+        "auto" with a device), else "truncated".
     tail : float, default 1e-3
         Truncation: the profile's integral beyond the radius is below ``tail`` of its total.
     backend : {"auto", "numpy", "cpu", "cuda"}, default "auto"
-        Where pass 2 runs: "auto", "numpy" and "cpu" all mean NumPy + scipy on the CPU for now;
-        "cuda" the brute-force sum with CuPy arrays on the GPU (the profile from the CUDA kernel).
+        Where pass 2 runs (:mod:`bssrdf.render.kernels`): "cuda" the fused brute-force kernel
+        ``cuda/render.cu`` on the GPU (``method`` "brute"); "cpu" the compiled sums of the extension
+        bssrdf._core (float64, OpenMP; "truncated", "brute" and "clustered"); "numpy"
+        the NumPy + SciPy reference; "auto" the GPU for "brute" when CuPy finds a device, else "cpu" when
+        the extension is built, else "numpy".
     seed : int, default 0
         Seed of the sample placement.
+    specular : Specular or None, default None
+        A GGX microfacet reflection of the lights at the surface (:mod:`bssrdf.render.specular`),
+        added to the radiance of either material; None: no surface reflection.
+    gpu_dtype : numpy.float32 or numpy.float64, default float32
+        Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
+    progress : bool or None, default None
+        Progress bar of pass 2 (see :func:`exitance`): None once it has taken 2 s, True, or False.
 
     Returns
     -------
     RenderResult
         ``image`` is linear radiance [W mm⁻² sr⁻¹] per pixel and channel.
     """
+    if specular is not None and not isinstance(specular, Specular):
+        raise TypeError(f"specular must be a Specular or None; got {type(specular).__name__}")
+    spec_eta = specular.eta_for(profile) if specular is not None else None
     if method is None:
-        method = "brute" if backend == "cuda" else "truncated"
+        gpu = backend == "cuda" or (backend == "auto" and _backend.cuda_available())
+        method = "brute" if gpu else "truncated"
     _check_method(method)
-    _array_module(backend, method)     # checks backend (and CuPy and a device for "cuda")
+    where = _array_module(backend, method, gpu_dtype)  # checks backend (and CuPy and a device for "cuda")
+    if not isinstance(profile, LambertianBRDF):
+        _check_slabs(scene, profile)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     origins, dirs = camera.rays()
     shape = origins.shape[:-1]
     o, d = origins.reshape(-1, 3), dirs.reshape(-1, 3)
-    t, idx = scene.intersect(o, d)
-    hit = np.isfinite(t)
-    x = o[hit] + t[hit, None] * d[hit]
-    obj = idx[hit]
-    normals = np.empty_like(x)
-    for k, s in enumerate(scene.objects):
-        m = obj == k
-        normals[m] = s.normal(x[m])
+    hits = scene.trace(o, d)
+    hit, x, normals, obj = hits.hit, hits.points, hits.normals, hits.index[hits.hit]
     cos_o = -np.einsum("nk,nk->n", normals, d[hit])
     timings["primary"] = time.perf_counter() - t0
 
@@ -355,10 +556,15 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail, backend=backend)
+        M = exitance(x, obj, samples, profile, method=method, tail=tail,
+                     backend=where if isinstance(where, _Where) else "numpy", progress=progress)
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
+    if specular is not None:
+        t0 = time.perf_counter()
+        L = L + specular_radiance(scene, x, normals, -d[hit], specular, spec_eta)
+        timings["specular"] = time.perf_counter() - t0
     C = L.shape[1]
     image = np.zeros((o.shape[0], C))
     image[hit] = L

@@ -6,13 +6,37 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import EPSILON, Plane, Sphere
+from .geometry import EPSILON, Plane, Slab, Sphere
 from .lights import DirectionalLight, PointLight
+from .mesh import Mesh
 
-__all__ = ["Scene"]
+__all__ = ["Scene", "Hits"]
 
-Shape = Sphere | Plane
+Shape = Sphere | Plane | Slab | Mesh
 Light = DirectionalLight | PointLight
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Where rays meet the scene's objects (:meth:`Scene.trace`).
+
+    Attributes
+    ----------
+    t : ndarray, shape (N,)
+        Distance along each ray [mm]; ``inf`` for a miss.
+    index : ndarray, shape (N,)
+        The object hit (−1 for a miss).
+    hit : ndarray of bool, shape (N,)
+        Rays that hit.
+    points, normals : ndarray, shape (H, 3)
+        Hit points [mm] and outward unit (shading) normals of the H rays that hit, in ray order.
+    """
+
+    t: np.ndarray
+    index: np.ndarray
+    hit: np.ndarray
+    points: np.ndarray
+    normals: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -20,7 +44,8 @@ class Scene:
     """Objects [mm] shaded with the renderer's material, lights, and shadow-only occluders.
 
     Occluders block light (shadow rays) but are not seen by the camera. Subsurface transport is
-    computed within each object separately (light does not cross between objects).
+    computed within each object separately (light does not cross between objects); within a
+    :class:`~bssrdf.render.geometry.Slab` it crosses from one face to the other.
     """
 
     objects: tuple = ()
@@ -33,8 +58,8 @@ class Scene:
         if not self.objects:
             raise ValueError("objects must hold at least one shape; got none")
         for s in self.objects + self.occluders:
-            if not isinstance(s, (Sphere, Plane)):
-                raise TypeError(f"shapes must be Sphere or Plane; got {type(s).__name__}")
+            if not isinstance(s, (Sphere, Plane, Slab, Mesh)):
+                raise TypeError(f"shapes must be Sphere, Plane, Slab or Mesh; got {type(s).__name__}")
         for li in self.lights:
             if not isinstance(li, (DirectionalLight, PointLight)):
                 raise TypeError(f"lights must be DirectionalLight or PointLight; got {type(li).__name__}")
@@ -57,6 +82,30 @@ class Scene:
             t = np.where(closer, ti, t)
             idx = np.where(closer, i, idx)
         return t, idx
+
+    def trace(self, origins: np.ndarray, directions: np.ndarray) -> Hits:
+        """Nearest hits of rays (N, 3) on the objects (not the occluders), with the normals there;
+        a mesh's normal is that of the very triangle hit (:meth:`Mesh.intersect_faces`)."""
+        t = np.full(origins.shape[0], np.inf)
+        idx = np.full(origins.shape[0], -1, dtype=np.int64)
+        face = np.full(origins.shape[0], -1, dtype=np.int64)
+        for i, s in enumerate(self.objects):
+            if isinstance(s, Mesh):
+                ti, fi = s.intersect_faces(origins, directions)
+            else:
+                ti, fi = s.intersect(origins, directions), -1
+            closer = ti < t
+            t = np.where(closer, ti, t)
+            idx = np.where(closer, i, idx)
+            face = np.where(closer, fi, face)
+        hit = np.isfinite(t)
+        x = origins[hit] + t[hit, None] * directions[hit]
+        obj, f = idx[hit], face[hit]
+        normals = np.empty_like(x)
+        for i, s in enumerate(self.objects):
+            m = obj == i
+            normals[m] = s.normal(x[m], f[m]) if isinstance(s, Mesh) else s.normal(x[m])
+        return Hits(t, idx, hit, x, normals)
 
     def visible(self, points: np.ndarray, normals: np.ndarray, to_light: np.ndarray,
                 distance: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ extern "C" float expf(float) noexcept __attribute__((simd("notinbranch")));
 namespace nb = nanobind;
 
 void bind_mc(nb::module_& m);  // mc.cpp
+void bind_render(nb::module_& m);  // render.cpp
 
 template <class T> using Vec = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T> using Out = nb::ndarray<T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
@@ -170,6 +171,7 @@ NB_MODULE(_core, m) {
     bind_all<float>(m, "f32");
     bind_all<double>(m, "f64");
     bind_mc(m);
+    bind_render(m);
     m.def("max_threads", &max_threads, "OpenMP threads the loops use (1 without OpenMP).");
 #ifdef _OPENMP
     m.attr("openmp") = true;

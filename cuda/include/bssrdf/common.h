@@ -36,6 +36,8 @@ BSSRDF_HD inline float b_asin(float x) { return asinf(x); }
 BSSRDF_HD inline double b_asin(double x) { return asin(x); }
 BSSRDF_HD inline float b_log(float x) { return logf(x); }
 BSSRDF_HD inline double b_log(double x) { return log(x); }
+BSSRDF_HD inline float b_log1p(float x) { return log1pf(x); }
+BSSRDF_HD inline double b_log1p(double x) { return log1p(x); }
 BSSRDF_HD inline float b_sinh(float x) { return sinhf(x); }
 BSSRDF_HD inline double b_sinh(double x) { return sinh(x); }
 BSSRDF_HD inline float b_floor(float x) { return floorf(x); }
