@@ -41,10 +41,10 @@ def image_size(pixels: int, scale: float) -> int:
 
 def timed_render(scene, camera, material, ctx: Context, n_samples: int, seed: int):
     """:func:`bssrdf.render.render` on ``ctx.backend`` with the renderer's default evaluator (``method``
-    None: the fastest one for the backend) → (result, seconds)."""
+    None: the fastest one for the backend) and ``ctx.progress`` → (result, seconds)."""
     t0 = time.perf_counter()
     res = render.render(scene, camera, material, n_samples=n_samples, method=None, backend=ctx.backend,
-                        seed=seed)
+                        seed=seed, progress=ctx.progress)
     return res, time.perf_counter() - t0
 
 

@@ -25,7 +25,7 @@ ID = "j05"
 PAPER = "jensen2001"
 NAME = "brdf_vs_bssrdf"
 TITLE = "BRDF vs BSSRDF: a lit sphere of five Table 1 materials, Lambertian and dipole"
-PHOTONS = 8_000      # irradiance samples on the sphere (pass 1), per material
+PHOTONS = 20_000     # irradiance samples on the sphere (pass 1), per material
 
 # material → sphere radius [mm]: one size for all, 0.5–2.7 red-channel diffusion lengths 1/σtr, so that
 # light visibly crosses the sphere (the paper rendered its objects at such scales)
@@ -34,7 +34,7 @@ LABELS = {"marble": "marble", "skimmilk": "skim milk", "wholemilk": "whole milk"
           "skin1": "skin 1"}
 LIGHT_DIRECTION = (1.0, -0.35, -0.45)   # the way the light travels: from the left, from behind, from above
 IRRADIANCE = 1.0                        # [W mm⁻²] on a plane facing the light
-PIXELS = 112                            # image side at the default sample count
+PIXELS = 160                            # image side at the default sample count
 DISTANCE = 8.0                          # camera distance in sphere radii (on −y, looking at the centre)
 FOV = 17.0                              # vertical field of view [degrees]
 EXPOSURE_PEAK = 0.9                     # the BRDF image's brightest channel maps to this (before sRGB)

@@ -28,12 +28,12 @@ ID = "j06"
 PAPER = "jensen2001"
 NAME = "shadow_boundary"
 TITLE = "Light diffusing across a shadow boundary: BSSRDF vs BRDF on a half-shadowed slab, vs exact"
-PHOTONS = 80_000      # irradiance samples on skin's plane (pass 1; ketchup's twice as many)
+PHOTONS = 160_000     # irradiance samples on skin's plane (pass 1; ketchup's twice as many)
 
 MATERIALS = {"skin1": 1.0, "ketchup": 2.0}   # material → samples in PHOTONS (ketchup's plane is larger)
 LABELS = {"skin1": "skin 1", "ketchup": "ketchup"}
 HALF_WINDOW = 8.0      # [mm] the strip shows x = −8 … 8 mm
-PIXELS = (128, 8)      # strip width × height [pixels] at the default sample count (square pixels)
+PIXELS = (256, 16)     # strip width × height [pixels] at the default sample count (square pixels)
 IRRADIANCE = 1.0       # [W mm⁻²], light along −z (the plane's normal is +z)
 OCCLUDER_HEIGHT = 1.0  # [mm] above the plane
 CAMERA_HEIGHT = 50.0   # [mm]
