@@ -136,14 +136,12 @@ def make(ctx: Context) -> Output:
     )
     data = {"r": r_plot, "R_layered": curves["layered"], "R_dermis_dipole": curves["dermis"],
             "image_layered": lay["image"].astype(np.float32), "image_dermis": der["image"].astype(np.float32),
-            "image_brdf": lam.image.astype(np.float32),
             "total_R": np.stack([lay["total"], der["total"]]), "r50": np.stack([lay["r50"], der["r50"]]),
             "r90": np.stack([lay["r90"], der["r90"]])}
     units = {"r": "mm", "R_layered": "mm^-2 (r x RGB), per unit power entering",
              "R_dermis_dipole": "mm^-2 (r x RGB), per unit power entering",
              "image_layered": "W mm^-2 sr^-1 (H x W x RGB, float32)",
              "image_dermis": "W mm^-2 sr^-1 (H x W x RGB, float32)",
-             "image_brdf": "W mm^-2 sr^-1 (H x W x RGB, float32)",
              "total_R": "1 (rows layered, dermis; columns R, G, B)", "r50": "mm (rows layered, dermis)",
              "r90": "mm (rows layered, dermis)"}
     params = {"layers": [{"name": nm, "sigma_a": list(map(float, L.medium.sigma_a)),

@@ -67,11 +67,12 @@ def make(ctx: Context) -> Output:
                          r_trunc=sub.radius, n_samples=len(sub.samples.area), seed=seed,
                          sigma_tr=np.asarray(medium.sigma_tr), spacing=float(np.sqrt(sub.samples.area[0]))))
         data.update({f"{name}/bssrdf": sub.image.astype(np.float32),
-                     f"{name}/brdf": lam.image.astype(np.float32),
+                     f"{name}/brdf_centre_row": lam.image[px // 2],
                      f"{name}/unlit": unlit,
                      f"{name}/fraction_unlit": frac_unlit, f"{name}/ratio_lit": ratio_lit})
         units.update({f"{name}/bssrdf": "W mm^-2 sr^-1 (linear radiance, H x W x RGB, float32)",
-                      f"{name}/brdf": "W mm^-2 sr^-1 (linear radiance, H x W x RGB, float32)",
+                      f"{name}/brdf_centre_row": "W mm^-2 sr^-1 (W x RGB), the BRDF image's middle row (the "
+                                                 "image is rho/pi E cos(theta_i) on the hit pixels)",
                       f"{name}/unlit": "bool (hit pixels the light does not reach directly)",
                       f"{name}/fraction_unlit": "1 (R, G, B): BSSRDF radiance in unlit pixels / in all",
                       f"{name}/ratio_lit": "1 (R, G, B): BSSRDF / BRDF radiance summed over lit pixels"})
