@@ -82,6 +82,7 @@ class Output:
     caption: str = ""
     max_deviation: str = ""                          # one line, also in the caption
     parameters: dict = field(default_factory=dict)   # JSON-able, written into the .h5 attributes
+    reference: str = "model vs Monte Carlo"          # what max_deviation compares
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def write(spec: FigureSpec, out: Output, directory: str | os.PathLike, *,
                     d.attrs["units"] = out.units[key]
     text = f"{spec.id} {spec.title}\n\n{out.caption.strip()}\n"
     if out.max_deviation:
-        text += f"\nLargest deviation, model vs Monte Carlo: {out.max_deviation}\n"
+        text += f"\nLargest deviation, {out.reference}: {out.max_deviation}\n"
     if seconds is not None:
         text += f"\nMade in {seconds:.1f} s by bssrdf {__version__}.\n"
     with atomic_write(stem.with_suffix(".txt")) as tmp:
@@ -171,6 +172,6 @@ def show(figure_id: str, **kw) -> Output:
     out = make(figure_id, **kw)
     print(out.caption.strip())
     if out.max_deviation:
-        print(f"\nLargest deviation, model vs Monte Carlo: {out.max_deviation}")
+        print(f"\nLargest deviation, {out.reference}: {out.max_deviation}")
     print(f"({time.perf_counter() - t0:.1f} s)")
     return out

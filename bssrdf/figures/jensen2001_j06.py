@@ -107,7 +107,7 @@ def make(ctx: Context) -> Output:
     fig = _draw(rows, x, h_px * pixel)
     worst = max(rows, key=lambda r: r["dev_line"].max())
     i, c = np.unravel_index(int(np.argmax(worst["dev_line"])), worst["dev_line"].shape)
-    max_dev = (f"rendered vs exact half-plane integral, mean of the strip's {h_px} rows: "
+    max_dev = (f"mean of the strip's {h_px} rows: "
                f"{worst['dev_line'].max():.2%} of the lit level at x = {x[i]:+.2f} mm, channel {'RGB'[c]} "
                f"[{LABELS[worst['name']]}]")
     per = []
@@ -154,7 +154,8 @@ def make(ctx: Context) -> Output:
               "n_samples": [r["n"] for r in rows], "photons": n_samples, "seeds": [r["seed"] for r in rows],
               "plane_half_sizes_mm": [list(r["half"]) for r in rows], "backend": ctx.backend,
               "method": "renderer default (None)", "truncation_radius_mm": [r["r_t"] for r in rows]}
-    return Output(fig, data, units, caption, max_dev, params)
+    return Output(fig, data, units, caption, max_dev, params,
+                  reference="rendered vs the exact half-plane integral")
 
 
 def _draw(rows, x, strip_mm):
