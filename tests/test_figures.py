@@ -90,3 +90,15 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
 
 def test_notebooks_exist():
     assert {p.stem for p in NOTEBOOKS} >= {"jensen2001", "donner2005"}
+
+
+def test_rendered_figures_cap_the_samples():
+    """--photons 1e8 (meant for Monte Carlo) asks a rendered figure for at most 10× its default samples;
+    fewer than the default shrink the image by √(n/default)."""
+    from bssrdf.figures import _render as rf
+    from bssrdf.figures._core import Context
+
+    n, scale = rf.samples_and_scale(Context(photons=100_000_000), 20_000)
+    assert (n, scale) == (200_000, 1.0)
+    n, scale = rf.samples_and_scale(Context(photons=5_000), 20_000)
+    assert n == 5_000 and scale == pytest.approx(0.5)

@@ -24,11 +24,17 @@ MIN_PIXELS = 24
 """Smallest image side [pixels] of a scaled-down render."""
 
 
+MAX_SAMPLES_FACTOR = 10
+"""``--photons`` beyond the default adds irradiance samples up to this many times the default: the
+Monte Carlo figures' ``--photons 1e8`` must not ask a renderer for 1e8 samples."""
+
+
 def samples_and_scale(ctx: Context, default: int) -> tuple[int, float]:
-    """Irradiance samples for this run (``--photons`` or the figure's default) and the factor in (0, 1]
-    by which the image side shrinks when they are fewer than the default (√(samples/default), so the
-    samples per pixel stay about the same)."""
-    n = ctx.n_photons()
+    """Irradiance samples for this run (``--photons`` or the figure's default, at most
+    :data:`MAX_SAMPLES_FACTOR` × the default) and the factor in (0, 1] by which the image side shrinks
+    when they are fewer than the default (√(samples/default), so the samples per pixel stay about the
+    same)."""
+    n = min(ctx.n_photons(), MAX_SAMPLES_FACTOR * default)
     return n, float(min(1.0, np.sqrt(n / default)))
 
 
