@@ -462,7 +462,7 @@ def bench_render(size: int, n_samples: int, methods: list[str], backend_name: st
             render.render(scene, small, prof, n_samples=1000, method=m, backend=backend_name, gpu_dtype=dtype)
         t0 = time.perf_counter()
         res = render.render(scene, cam, prof, n_samples=n_samples, method=m, backend=backend_name,
-                            gpu_dtype=dtype)
+                            gpu_dtype=dtype, progress=False)
         total = time.perf_counter() - t0
         row = dict(method=m, backend=backend_name, visible=int(res.hit.sum()), samples=len(res.samples.area),
                    radius=res.radius, total=total, **res.timings)

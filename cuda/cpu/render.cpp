@@ -116,6 +116,32 @@ inline double slab_d2(const Grid& g, int k, long long i, double v) {
     return d * d;
 }
 
+// f(j0, j1) for each run [j0, j1) of grid-sorted entries whose cells meet the ball of radius `reach`
+// about (x, y, z): one run per row of cells along x, clipped in x to the ball.
+template <class F>
+BSSRDF_RENDER_INLINE inline void for_each_run_in_ball(const Grid& g, double x, double y, double z, double reach,
+                                                      F&& f) {
+    const double reach2 = reach * reach;
+    const long long z0 = std::max(0LL, static_cast<long long>(std::floor((z - reach - g.lo[2]) / g.h)));
+    const long long z1 = std::min(g.n[2] - 1, static_cast<long long>(std::floor((z + reach - g.lo[2]) / g.h)));
+    const long long y0 = std::max(0LL, static_cast<long long>(std::floor((y - reach - g.lo[1]) / g.h)));
+    const long long y1 = std::min(g.n[1] - 1, static_cast<long long>(std::floor((y + reach - g.lo[1]) / g.h)));
+    for (long long iz = z0; iz <= z1; ++iz) {
+        const double dz2 = slab_d2(g, 2, iz, z);
+        if (dz2 > reach2) continue;
+        for (long long iy = y0; iy <= y1; ++iy) {
+            const double dyz2 = dz2 + slab_d2(g, 1, iy, y);
+            if (dyz2 > reach2) continue;
+            const double w = std::sqrt(reach2 - dyz2);
+            const long long x0 = std::max(0LL, static_cast<long long>(std::floor((x - w - g.lo[0]) / g.h)));
+            const long long x1 = std::min(g.n[0] - 1, static_cast<long long>(std::floor((x + w - g.lo[0]) / g.h)));
+            if (x0 > x1) continue;
+            const long long row = (iz * g.n[1] + iy) * g.n[0];
+            f(g.start[row + x0], g.start[row + x1 + 1]);
+        }
+    }
+}
+
 // Output points [q0, q1): serial; one clone per ISA (AVX2 where the CPU has it) for the vector exp.
 template <int C, class P>
 BSSRDF_CLONES void points_range(const P& prof, const double* xo, long long q0, long long q1, const Grid& g,
@@ -123,7 +149,6 @@ BSSRDF_CLONES void points_range(const P& prof, const double* xo, long long q0, l
     const double r2_max = radius * radius;
     const bool all = !std::isfinite(radius);
     const double reach = radius * (1.0 + 1e-9);  // conservative cell ranges; the pair test is exact
-    const double reach2 = reach * reach;
     for (long long q = q0; q < q1; ++q) {
         const double x = xo[3 * q], y = xo[3 * q + 1], z = xo[3 * q + 2];
         double acc[C];
@@ -131,26 +156,9 @@ BSSRDF_CLONES void points_range(const P& prof, const double* xo, long long q0, l
         if (all) {
             br::accumulate_within<C>(prof, x, y, z, smp, 0, m, std::numeric_limits<double>::infinity(), acc);
         } else {
-            const long long z0 = std::max(0LL, static_cast<long long>(std::floor((z - reach - g.lo[2]) / g.h)));
-            const long long z1 = std::min(g.n[2] - 1, static_cast<long long>(std::floor((z + reach - g.lo[2]) / g.h)));
-            const long long y0 = std::max(0LL, static_cast<long long>(std::floor((y - reach - g.lo[1]) / g.h)));
-            const long long y1 = std::min(g.n[1] - 1, static_cast<long long>(std::floor((y + reach - g.lo[1]) / g.h)));
-            for (long long iz = z0; iz <= z1; ++iz) {
-                const double dz2 = slab_d2(g, 2, iz, z);
-                if (dz2 > reach2) continue;
-                for (long long iy = y0; iy <= y1; ++iy) {
-                    const double dyz2 = dz2 + slab_d2(g, 1, iy, y);
-                    if (dyz2 > reach2) continue;
-                    const double w = std::sqrt(reach2 - dyz2);
-                    const long long x0 = std::max(0LL, static_cast<long long>(std::floor((x - w - g.lo[0]) / g.h)));
-                    const long long x1 =
-                        std::min(g.n[0] - 1, static_cast<long long>(std::floor((x + w - g.lo[0]) / g.h)));
-                    if (x0 > x1) continue;
-                    const long long row = (iz * g.n[1] + iy) * g.n[0];
-                    br::accumulate_within<C>(prof, x, y, z, smp, g.start[row + x0], g.start[row + x1 + 1], r2_max,
-                                             acc);
-                }
-            }
+            for_each_run_in_ball(g, x, y, z, reach, [&](long long j0, long long j1) BSSRDF_RENDER_INLINE {
+                br::accumulate_within<C>(prof, x, y, z, smp, j0, j1, r2_max, acc);
+            });
         }
         for (int c = 0; c < C; ++c) out[q * C + c] = acc[c];
     }
@@ -347,37 +355,20 @@ BSSRDF_CLONES void clustered_range(const P& prof, const double* xo, long long q0
     const double r2_max = radius * radius, r2_near = r_near * r_near;
     const double inf = std::numeric_limits<double>::infinity();
     const double reach = radius * (1.0 + 1e-9);
-    const double reach2 = reach * reach;
     for (long long q = q0; q < q1; ++q) {
         const double x = xo[3 * q], y = xo[3 * q + 1], z = xo[3 * q + 2];
         double acc[C];
         for (int c = 0; c < C; ++c) acc[c] = 0.0;
-        const long long z0 = std::max(0LL, static_cast<long long>(std::floor((z - reach - g.lo[2]) / g.h)));
-        const long long z1 = std::min(g.n[2] - 1, static_cast<long long>(std::floor((z + reach - g.lo[2]) / g.h)));
-        const long long y0 = std::max(0LL, static_cast<long long>(std::floor((y - reach - g.lo[1]) / g.h)));
-        const long long y1 = std::min(g.n[1] - 1, static_cast<long long>(std::floor((y + reach - g.lo[1]) / g.h)));
-        for (long long iz = z0; iz <= z1; ++iz) {
-            const double dz2 = slab_d2(g, 2, iz, z);
-            if (dz2 > reach2) continue;
-            for (long long iy = y0; iy <= y1; ++iy) {
-                const double dyz2 = dz2 + slab_d2(g, 1, iy, y);
-                if (dyz2 > reach2) continue;
-                const double w = std::sqrt(reach2 - dyz2);
-                const long long x0 = std::max(0LL, static_cast<long long>(std::floor((x - w - g.lo[0]) / g.h)));
-                const long long x1 = std::min(g.n[0] - 1, static_cast<long long>(std::floor((x + w - g.lo[0]) / g.h)));
-                if (x0 > x1) continue;
-                const long long row = (iz * g.n[1] + iy) * g.n[0];
-                const long long j0 = g.start[row + x0], j1 = g.start[row + x1 + 1];
-                // far cells at their centroids
-                br::accumulate_between<C>(prof, x, y, z, cen, j0, j1, r2_near, r2_max, acc);
-                // near cells sample by sample
-                for (long long j = j0; j < j1; ++j) {
-                    const double dx = x - cells.cx[j], dy = y - cells.cy[j], dz = z - cells.cz[j];
-                    if (dx * dx + dy * dy + dz * dz < r2_near)
-                        br::accumulate_within<C>(prof, x, y, z, smp, cells.first[j], cells.last[j], inf, acc);
-                }
+        for_each_run_in_ball(g, x, y, z, reach, [&](long long j0, long long j1) BSSRDF_RENDER_INLINE {
+            // far cells at their centroids
+            br::accumulate_between<C>(prof, x, y, z, cen, j0, j1, r2_near, r2_max, acc);
+            // near cells sample by sample
+            for (long long j = j0; j < j1; ++j) {
+                const double dx = x - cells.cx[j], dy = y - cells.cy[j], dz = z - cells.cz[j];
+                if (dx * dx + dy * dy + dz * dz < r2_near)
+                    br::accumulate_within<C>(prof, x, y, z, smp, cells.first[j], cells.last[j], inf, acc);
             }
-        }
+        });
         for (int c = 0; c < C; ++c) out[q * C + c] = acc[c];
     }
 }
