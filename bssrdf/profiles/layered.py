@@ -51,6 +51,45 @@ Validity: diffusion, as in the multipole: wrong within a few mean free paths of 
 layers thinner than ~2–3 reduced mean free paths (tests/test_layered.py and
 ``paper_figures/layered_validation.md`` give the errors against the Monte Carlo tracer). Units:
 σ in mm⁻¹, lengths in mm, R and T in mm⁻².
+
+What a rough top does to the shape of R(r): measured, not changed (2026-11-26)
+    Figure d05 shows the model's roughness effect, R(α)/R(smooth), off by up to 27% at α 0.7 for
+    r > 1.5 mm, although totals agree within 2.5%. Measured again with bssrdf.mc (the d05 slab:
+    σa 0.02, σs 1.98 mm⁻¹, g 0, n 1.5, d 3 mm, and the same medium semi-infinite; 6e6 and 3e6
+    photons per α; a second medium σa 0.1, σs 1.9, n 1.3, semi-infinite). Profile ratios
+    model/MC (× entry transmittance; MC multiply scattered) over r bands 0–0.5, 0.5–1, 1–2, 2–4,
+    4–8 mm, the d05 slab:
+
+        α 0    1.54  1.39  0.92  0.83  0.94     (the smooth model itself is off in shape)
+        α 0.3  1.40  1.31  0.96  0.92  1.02
+        α 0.7  1.24  1.25  1.04  1.03  1.09
+        effect α 0.7, (rough/smooth)model / (rough/smooth)MC: 0.81  0.90  1.13  1.25  1.16
+
+    The rough profile agrees *better* with MC than the smooth one; the ratio's error is mostly
+    the smooth model's. In MC a rough top lets light out near the beam (R ×1.32, 1.27, 1.14,
+    0.98, 0.83 in the bands at α 0.7); the model's R = −D∂φ/∂z changes near the beam only
+    through the image source, so it puts the extra light at 1–3 mm instead. Tried:
+
+    * Entry depth z₀ = E[μ_t] ℓ, μ_t the cosine of the beam refracted by the GGX visible normals
+      (E[μ_t] = 0.986, 0.973, 0.961 for α 0.3, 0.5, 0.7 at n 1.5): the effect's ratio moves by
+      ≤ 0.04 (0.81 → 0.85 at 0–0.5 mm, 1.25 → 1.24 at 2–4 mm; worst bin over d05's 1.5–10 mm
+      27.3% → 26.1%), and R at r < 0.5 mm gets worse (model/MC 1.24 → 1.30). Adding
+      the lateral offset E[sin θ_t] ℓ of the first interaction (a ring, × J₀(kρ)) changes < 1%.
+      Not worth a term: not implemented.
+    * Entry transmittance: already the rough interface's (:func:`entry_transmittance`, 0.9708
+      at α 0.7 against MC's 1 − R_specular 0.9705); it scales, it does not shape.
+    * Exit through the boundary, R = C_φ φ + C_E (−D∂φ/∂z) with C_φ = (1 − 2C₁)/4,
+      C_E = (1 − 3C₂)/2, C_n = ∫ρ(μ)μⁿ dμ of the (rough) interface, A = (1 + 3C₂)/(1 − 2C₁)
+      (d'Eon & Irving 2011, the exitance of the Robin boundary; Frisvad et al. 2014 use the same).
+      In frequency space it multiplies a face's flux by C_E + C_φ tanh(s z_b)/(D s). This fixes
+      the roughness effect (worst bin 27.3% → 6.7% at α 0.7, 12.3% → 5.7% at α 0.3; bands
+      1.01 1.03 1.06 1.05 1.02; n 1.3 medium, worst band 1.17 → 1.06) but changes the smooth model too
+      (bands 0.89 1.17 1.14 1.12 1.13; worst bin over 1.5–10 mm 19.1% → 22.7%), so it is not the
+      model here (α = 0 must keep the closed forms). The same coefficients only for rough faces,
+      as shifts from the smooth ones, make the effect worse (0.73 at 0–0.5 mm, 1.31 at 2–4).
+
+    So the shape of the roughness effect is set by how light *leaves* the medium, not by where it
+    enters; fixing it means changing the exitance for every boundary, smooth ones included.
 """
 
 from __future__ import annotations
