@@ -42,6 +42,17 @@ tabulated profiles, compiled from the shared header ``cuda/include/bssrdf/render
 brute-force sum over a cell grid in the CPU extension (``backend="cpu"``); ``backend="auto"`` picks the
 GPU for "brute", else the compiled CPU sum, else NumPy (see :func:`_array_module`). Jensen & Buhler's
 hierarchical (octree) sum is not implemented.
+
+Near field (``render(..., near_field=r_s | "auto")``, :mod:`bssrdf.render.nearfield`; off by default):
+for a profile narrower than the sample spacing (a thin epidermis), the part of R within r_s, tapered
+smoothly, leaves the sum and is added as a local term at the shading point,
+
+    M_d(x_o) = Σ_i R(r_i) w(r_i) E_t,i A_i + E_t(x_o) ∫₀^{r_s} 2πr R(r) (1 − w(r)) dr,
+
+E_t(x_o) the transmitted irradiance at x_o itself (as pass 1 computes it). It assumes E_t smooth and the
+surface flat over r_s (near shadow edges and the terminator the near part blurs less than it should). On
+figure d07's sphere at 3e4 samples it takes the RMS error from 2.3 / 6.4 / 15.6 % to 0.10 / 0.13 / 0.17 %.
+R only: a slab's T is summed as before.
 """
 
 from __future__ import annotations
@@ -119,9 +130,9 @@ class RenderResult:
     timings : dict
         Seconds spent in each pass.
     near_field : float or None
-        The near-field split radius r_cut used [mm] (see :mod:`bssrdf.render.nearfield`), None when off.
+        The near-field split radius r_s used [mm] (see :mod:`bssrdf.render.nearfield`), None when off.
     near : ndarray, shape (C,), or None
-        The near part's integral P_near = ∫₀^{r_cut} 2πr R dr, None when off.
+        The near part's integral P_near = ∫₀^{r_s} 2πr R (1 − w) dr, None when off.
     """
 
     image: np.ndarray
@@ -536,10 +547,10 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         Progress bar of pass 2 (see :func:`exitance`): None once it has taken 2 s, True, or False.
     near_field : float, "auto" or None, default None
         Near-field (local) term, for profiles narrower than the sample spacing (module notes,
-        :mod:`bssrdf.render.nearfield`): the profile's R within r_s is taken out of the sum over samples
-        and added as E_t(x_o) ∫₀^{r_s} 2πr R dr with E_t(x_o) the transmitted irradiance at the shading
-        point. A float: r_s [mm], > 0 and at most the truncation radius ``profile.radius(tail)``
-        (rounded up to the profile table's next grid radius); "auto": r_s =
+        :mod:`bssrdf.render.nearfield`): the profile's R within r_s (tapered smoothly, R·(1 − w(r))) is
+        taken out of the sum over samples and added as E_t(x_o) ∫₀^{r_s} 2πr R (1 − w) dr with E_t(x_o)
+        the transmitted irradiance at the shading point. A float: r_s [mm], > 0 and at most the
+        truncation radius ``profile.radius(tail)``; "auto": r_s =
         :data:`~bssrdf.render.nearfield.AUTO_FACTOR` × √(mean sample area) (4 × the sample spacing),
         at most the truncation radius; None: off (the sum over samples alone). Assumes E_t smooth and the
         surface flat over r_s. Applies to R only (a slab's T is summed as before); ignored for a BRDF.
