@@ -45,12 +45,13 @@ def image_size(pixels: int, scale: float) -> int:
     return n + (n % 2)
 
 
-def timed_render(scene, camera, material, ctx: Context, n_samples: int, seed: int):
+def timed_render(scene, camera, material, ctx: Context, n_samples: int, seed: int, near_field=None):
     """:func:`bssrdf.render.render` on ``ctx.backend`` with the renderer's default evaluator (``method``
-    None: the fastest one for the backend) and ``ctx.progress`` → (result, seconds)."""
+    None: the fastest one for the backend), ``ctx.progress`` and ``near_field`` (None, a radius [mm] or
+    "auto") → (result, seconds)."""
     t0 = time.perf_counter()
     res = render.render(scene, camera, material, n_samples=n_samples, method=None, backend=ctx.backend,
-                        seed=seed, progress=ctx.progress)
+                        seed=seed, progress=ctx.progress, near_field=near_field)
     return res, time.perf_counter() - t0
 
 

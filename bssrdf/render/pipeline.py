@@ -42,6 +42,17 @@ tabulated profiles, compiled from the shared header ``cuda/include/bssrdf/render
 brute-force sum over a cell grid in the CPU extension (``backend="cpu"``); ``backend="auto"`` picks the
 GPU for "brute", else the compiled CPU sum, else NumPy (see :func:`_array_module`). Jensen & Buhler's
 hierarchical (octree) sum is not implemented.
+
+Near field (``render(..., near_field=r_s | "auto")``, :mod:`bssrdf.render.nearfield`; off by default):
+for a profile narrower than the sample spacing (a thin epidermis), the part of R within r_s, tapered
+smoothly, leaves the sum and is added as a local term at the shading point,
+
+    M_d(x_o) = Σ_i R(r_i) w(r_i) E_t,i A_i + E_t(x_o) ∫₀^{r_s} 2πr R(r) (1 − w(r)) dr,
+
+E_t(x_o) the transmitted irradiance at x_o itself (as pass 1 computes it). It assumes E_t smooth and the
+surface flat over r_s (near shadow edges and the terminator the near part blurs less than it should). On
+figure d07's sphere at 3e4 samples it takes the RMS error from 2.3 / 6.4 / 15.6 % to 0.10 / 0.13 / 0.17 %.
+R only: a slab's T is summed as before.
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ from ..fresnel import F_t
 from . import kernels as _kernels
 from .geometry import Slab, SurfaceSamples
 from .materials import LambertianBRDF, Profile
+from .nearfield import near_radius, split_profile
 from .scene import Scene
 from .specular import Specular, specular_radiance
 
@@ -117,6 +129,10 @@ class RenderResult:
         Truncation radius used [mm] (inf for the brute-force sum or a BRDF).
     timings : dict
         Seconds spent in each pass.
+    near_field : float or None
+        The near-field split radius r_s used [mm] (see :mod:`bssrdf.render.nearfield`), None when off.
+    near : ndarray, shape (C,), or None
+        The near part's integral P_near = ∫₀^{r_s} 2πr R (1 − w) dr, None when off.
     """
 
     image: np.ndarray
@@ -124,6 +140,8 @@ class RenderResult:
     samples: IrradianceSamples | None
     radius: float
     timings: dict = field(default_factory=dict)
+    near_field: float | None = None
+    near: np.ndarray | None = None
 
 
 def incident_irradiance(scene: Scene, points: np.ndarray, normals: np.ndarray, n_channels: int,
@@ -477,10 +495,21 @@ def _check_slabs(scene: Scene, profile: Profile) -> None:
                              f"{np.asarray(table.n_below).tolist()}")
 
 
+def _check_near_slabs(scene: Scene, profile: Profile, r_s: float) -> None:
+    """A profile without T sums a slab's back face with R at distances ≥ its thickness: the near field
+    (which stands for the same face only) must stay below it."""
+    if _has_T(profile):
+        return
+    for k, s in enumerate(scene.objects):
+        if isinstance(s, Slab) and r_s >= s.thickness:
+            raise ValueError(f"near_field radius {r_s!r} mm must be below the thickness {s.thickness!r} mm "
+                             f"of scene.objects[{k}] (a profile without T sums its back face with R)")
+
+
 def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples: int = 100_000,
            method: str | None = None, tail: float = 1e-3, backend: str = "auto",
            seed: int = 0, specular: Specular | None = None, gpu_dtype=np.float32,
-           progress: bool | None = None) -> RenderResult:
+           progress: bool | None = None, near_field: float | str | None = None) -> RenderResult:
     """Render ``scene`` through ``camera`` with a BSSRDF profile or a Lambertian BRDF.
 
     Parameters
@@ -516,6 +545,15 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         Arithmetic of the GPU kernel (each tile of 256 samples summed in it, the total in float64).
     progress : bool or None, default None
         Progress bar of pass 2 (see :func:`exitance`): None once it has taken 2 s, True, or False.
+    near_field : float, "auto" or None, default None
+        Near-field (local) term, for profiles narrower than the sample spacing (module notes,
+        :mod:`bssrdf.render.nearfield`): the profile's R within r_s (tapered smoothly, R·(1 − w(r))) is
+        taken out of the sum over samples and added as E_t(x_o) ∫₀^{r_s} 2πr R (1 − w) dr with E_t(x_o)
+        the transmitted irradiance at the shading point. A float: r_s [mm], > 0 and at most the
+        truncation radius ``profile.radius(tail)``; "auto": r_s =
+        :data:`~bssrdf.render.nearfield.AUTO_FACTOR` × √(mean sample area) (4 × the sample spacing),
+        at most the truncation radius; None: off (the sum over samples alone). Assumes E_t smooth and the
+        surface flat over r_s. Applies to R only (a slab's T is summed as before); ignored for a BRDF.
 
     Returns
     -------
@@ -533,6 +571,7 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     if not isinstance(profile, LambertianBRDF):
         _check_slabs(scene, profile)
     timings: dict[str, float] = {}
+    r_s = None
     t0 = time.perf_counter()
     origins, dirs = camera.rays()
     shape = origins.shape[:-1]
@@ -555,9 +594,16 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
         samples = irradiance_samples(scene, profile, n_samples, rng)
         timings["irradiance"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        radius = profile.radius(tail) if method != "brute" else np.inf
-        M = exitance(x, obj, samples, profile, method=method, tail=tail,
+        r_s = near_radius(near_field, float(np.mean(samples.area)), profile, tail)
+        far = profile
+        if r_s is not None:
+            _check_near_slabs(scene, profile, r_s)
+            far, near, r_cut = split_profile(profile, r_s, tail)
+        radius = far.radius(tail) if method != "brute" else np.inf
+        M = exitance(x, obj, samples, far, method=method, tail=tail,
                      backend=where if isinstance(where, _Where) else "numpy", progress=progress)
+        if r_s is not None:
+            M = M + near[None, :] * incident_irradiance(scene, x, normals, profile.n_channels, profile.eta)
         c = np.clip(cos_o, 0.0, 1.0)[:, None]
         L = np.where(c > 0, F_t(c, profile.eta[None, :]) / np.pi * M, 0.0)
         timings["evaluation"] = time.perf_counter() - t0
@@ -568,5 +614,8 @@ def render(scene: Scene, camera, profile: Profile | LambertianBRDF, *, n_samples
     C = L.shape[1]
     image = np.zeros((o.shape[0], C))
     image[hit] = L
-    return RenderResult(image.reshape(shape + (C,)), hit.reshape(shape), samples, float(radius), timings)
+    out = RenderResult(image.reshape(shape + (C,)), hit.reshape(shape), samples, float(radius), timings)
+    if r_s is not None:
+        out.near_field, out.near = r_cut, near
+    return out
 
