@@ -234,4 +234,4 @@ def make(ctx: Context) -> Output:
               "noise": NOISE, "noise_seed": ctx.seed + NOISE_SEED_OFFSET, "photons_per_channel": n,
               "seeds": [s for _, _, s, _ in runs], "r_min_dipole_mm": R_MIN_DIPOLE, "backend": ctx.backend}
     return Output(figure=fig, data=data, units=units, caption="\n\n".join(lines), max_deviation=max_dev,
-                  parameters=params)
+                  parameters=params, reference="fitted vs true parameters")
