@@ -29,8 +29,13 @@ Stored (HDF5, ``data/fit/mc_profile_table.h5``): ``eta`` (E), ``u`` and ``alpha_
 date as attributes. ``python -m bssrdf.fit`` reads it through :mod:`bssrdf.fit.mc_table`.
 
 Photon counts: the shipped table was made on the 2-core CI machine with 1e6 photons per (η, α')
-(relative errors ≈ 1–4 % per bin, 0.1 % on the totals); ``--photons 1e8`` on a GPU (about a minute on an
-H100/H200) gives 10× smaller errors with the same script and file layout.
+(relative errors ≈ 1–4 % per bin, 0.1 % on the totals). On a GPU, ``--photons 1e7`` took 90 s on an
+NVIDIA H200 (2026-11-26), 60 s of it in the five α' = 0.999975 entries (11–19 s each: ~4e4 scattering
+events per photon), so ``--photons 1e8`` would take ~15 min there. That 1e7 table agreed with the shipped
+one (bins: z std 0.93; totals: z std 0.78) with errors 3.2× smaller, but it is not shipped: at that
+precision the smoothing of :mod:`bssrdf.fit.mc_table` misfits some entries (χ²/dof up to 2.3, the tests
+ask < 2) and its stated η-interpolation error is too small (2.3 % of bins beyond 3σ, the tests ask < 2 %),
+so the fit's smoothing must be revisited before a more precise table replaces this one.
 """
 
 from __future__ import annotations
