@@ -198,38 +198,41 @@ void run(const P& prof, int n_ch, Vec<double> xo, Vec<double> xs, Vec<double> ps
     }
 }
 
-void sum_dipole(Vec<double> xo, Vec<double> xs, Vec<double> ps, double radius, Vec<double> sigma_a,
-                Vec<double> sigma_s_prime, Vec<double> eta, Out<double> out) {
+// The profiles from the Python layer's arrays, with their shapes checked.
+br::DipoleSet<double> dipole_profile(Vec<double> sigma_a, Vec<double> sigma_s_prime, Vec<double> eta) {
     const std::size_t n_ch = sigma_a.shape(0);
     if (sigma_s_prime.shape(0) != n_ch || eta.shape(0) != n_ch)
         throw std::invalid_argument("bssrdf._core: channel arrays differ in length");
     if (n_ch < 1 || n_ch > static_cast<std::size_t>(br::MAX_CHANNELS))
         throw std::invalid_argument("bssrdf._core: 1 to 4 channels");
-    const br::DipoleSet<double> prof =
-        br::make_dipole_set(sigma_a.data(), sigma_s_prime.data(), eta.data(), static_cast<int>(n_ch));
-    run(prof, static_cast<int>(n_ch), xo, xs, ps, radius, out);
+    return br::make_dipole_set(sigma_a.data(), sigma_s_prime.data(), eta.data(), static_cast<int>(n_ch));
+}
+
+br::RadialTable<double> table_profile(Vec<double> r, Vec<double> values, double r0, double kappa, double dx) {
+    const std::size_t n_r = r.shape(0);
+    if (n_r < 2 || values.shape(0) % n_r) throw std::invalid_argument("bssrdf._core: table shapes disagree");
+    const int n_ch = static_cast<int>(values.shape(0) / n_r);
+    return br::make_radial_table(r.data(), values.data(), static_cast<int>(n_r), n_ch, r0, kappa, dx);
+}
+
+void sum_dipole(Vec<double> xo, Vec<double> xs, Vec<double> ps, double radius, Vec<double> sigma_a,
+                Vec<double> sigma_s_prime, Vec<double> eta, Out<double> out) {
+    run(dipole_profile(sigma_a, sigma_s_prime, eta), static_cast<int>(sigma_a.shape(0)), xo, xs, ps, radius, out);
 }
 
 void sum_table(Vec<double> xo, Vec<double> xs, Vec<double> ps, double radius, Vec<double> r, Vec<double> values,
                double r0, double kappa, double dx, Out<double> out) {
-    const std::size_t n_r = r.shape(0);
-    if (n_r < 2 || values.shape(0) % n_r) throw std::invalid_argument("bssrdf._core: table shapes disagree");
-    const int n_ch = static_cast<int>(values.shape(0) / n_r);
-    const br::RadialTable<double> prof =
-        br::make_radial_table(r.data(), values.data(), static_cast<int>(n_r), n_ch, r0, kappa, dx);
-    run(prof, n_ch, xo, xs, ps, radius, out);
+    const br::RadialTable<double> prof = table_profile(r, values, r0, kappa, dx);
+    run(prof, prof.n_ch, xo, xs, ps, radius, out);
 }
 
 // The table lookup alone (tests): the profile at radii r (value at r^2 = r * r is not used: radii
 // are squared and rooted, so the test passes r^2 through lookup exactly as the sums do).
 void table_eval_r2(Vec<double> r2, Vec<double> r, Vec<double> values, double r0, double kappa, double dx,
                    Out<double> out) {
-    const std::size_t n_r = r.shape(0);
-    if (n_r < 2 || values.shape(0) % n_r) throw std::invalid_argument("bssrdf._core: table shapes disagree");
-    const int n_ch = static_cast<int>(values.shape(0) / n_r);
+    const br::RadialTable<double> t = table_profile(r, values, r0, kappa, dx);
+    const int n_ch = t.n_ch;
     if (out.shape(0) != r2.shape(0) * n_ch) throw std::invalid_argument("bssrdf._core: out has the wrong size");
-    const br::RadialTable<double> t =
-        br::make_radial_table(r.data(), values.data(), static_cast<int>(n_r), n_ch, r0, kappa, dx);
     for (std::size_t i = 0; i < r2.shape(0); ++i) {
         const auto l = br::lookup(t, r2.data()[i]);
         for (int c = 0; c < n_ch; ++c) out.data()[i * n_ch + c] = br::value(t, l, c);
@@ -408,25 +411,15 @@ void run_clustered(const P& prof, int n_ch, Vec<double> xo, Vec<double> xs, Vec<
 void clustered_dipole(Vec<double> xo, Vec<double> xs, Vec<double> ps, Vec<double> area, double radius, double cell,
                       double r_near, Vec<double> sigma_a, Vec<double> sigma_s_prime, Vec<double> eta,
                       Out<double> out) {
-    const std::size_t n_ch = sigma_a.shape(0);
-    if (sigma_s_prime.shape(0) != n_ch || eta.shape(0) != n_ch)
-        throw std::invalid_argument("bssrdf._core: channel arrays differ in length");
-    if (n_ch < 1 || n_ch > static_cast<std::size_t>(br::MAX_CHANNELS))
-        throw std::invalid_argument("bssrdf._core: 1 to 4 channels");
-    const br::DipoleSet<double> prof =
-        br::make_dipole_set(sigma_a.data(), sigma_s_prime.data(), eta.data(), static_cast<int>(n_ch));
-    run_clustered(prof, static_cast<int>(n_ch), xo, xs, ps, area, radius, cell, r_near, out);
+    run_clustered(dipole_profile(sigma_a, sigma_s_prime, eta), static_cast<int>(sigma_a.shape(0)), xo, xs, ps,
+                  area, radius, cell, r_near, out);
 }
 
 void clustered_table(Vec<double> xo, Vec<double> xs, Vec<double> ps, Vec<double> area, double radius, double cell,
                      double r_near, Vec<double> r, Vec<double> values, double r0, double kappa, double dx,
                      Out<double> out) {
-    const std::size_t n_r = r.shape(0);
-    if (n_r < 2 || values.shape(0) % n_r) throw std::invalid_argument("bssrdf._core: table shapes disagree");
-    const int n_ch = static_cast<int>(values.shape(0) / n_r);
-    const br::RadialTable<double> prof =
-        br::make_radial_table(r.data(), values.data(), static_cast<int>(n_r), n_ch, r0, kappa, dx);
-    run_clustered(prof, n_ch, xo, xs, ps, area, radius, cell, r_near, out);
+    const br::RadialTable<double> prof = table_profile(r, values, r0, kappa, dx);
+    run_clustered(prof, prof.n_ch, xo, xs, ps, area, radius, cell, r_near, out);
 }
 
 }  // namespace
